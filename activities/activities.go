@@ -1,0 +1,40 @@
+// Package activities holds every piece of I/O a sign-up workflow does: one-time codes (Redis), e-mail,
+// API connectors (HTTP), the built-in directory. The workflow calls them through a nil
+// *Activities; the worker registers one real value whose fields hold the clients.
+package activities
+
+import (
+	"log/slog"
+
+	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/directory"
+	"github.com/signupflow/signupflow/mail"
+	"github.com/signupflow/signupflow/otp"
+)
+
+// Activities are registered once per worker.
+type Activities struct {
+	Codes      *otp.Store
+	Directory  *directory.Store
+	Mail       mail.Sender
+	Connectors *connector.Client
+	Logger     *slog.Logger
+}
+
+// Error type names of non-retryable application errors. They are part of workflow histories: never
+// rename one.
+const (
+	// TypeConnectorFailed: a connector answered outside the contract, refused us (4xx), or is misconfigured.
+	TypeConnectorFailed = "ConnectorFailed"
+	// TypeEmailTaken: the e-mail address already has an account.
+	TypeEmailTaken = "EmailTaken"
+	// TypeMailRejected: the mail server permanently refused the message.
+	TypeMailRejected = "MailRejected"
+)
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger != nil {
+		return a.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,51 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
+
+	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/workflows"
+)
+
+// allowStart applies the start limits: per client IP per minute, and per e-mail domain per flow per
+// day. When Redis is down it refuses (fails closed) with 503 rather than letting floods through.
+func (s *server) allowStart(c *gin.Context, app *flow.Application, email string) bool {
+	ctx := c.Request.Context()
+	perIP := s.Config.Server.StartsPerMinutePerIP
+	res, err := s.limiter.Allow(ctx, KeyPrefix+"rl:start:ip:"+c.ClientIP(), redis_rate.PerMinute(perIP))
+	if !s.limitOK(c, res, err, "too many sign-ups started from your address; try again later") {
+		return false
+	}
+	f := s.Config.UserFlow(app.UserFlow)
+	if f == nil || f.Limits.SignupsPerDomainPerDay <= 0 {
+		return true
+	}
+	n := f.Limits.SignupsPerDomainPerDay
+	domain := sha256.Sum256([]byte(workflows.EmailDomain(email)))
+	key := KeyPrefix + "rl:start:domain:" + f.ID + ":" + hex.EncodeToString(domain[:12])
+	res, err = s.limiter.Allow(ctx, key, redis_rate.Limit{Rate: n, Burst: n, Period: 24 * time.Hour})
+	return s.limitOK(c, res, err, "too many sign-ups from this e-mail domain today; try again later")
+}
+
+func (s *server) limitOK(c *gin.Context, res *redis_rate.Result, err error, msg string) bool {
+	if err != nil {
+		s.log.Error("rate limiter unavailable", "error", err)
+		p := newProblem(http.StatusServiceUnavailable, CodeUnavailable, "the service is temporarily unavailable")
+		p.RetryAfter = 5
+		writeProblem(c, p)
+		return false
+	}
+	if res.Allowed > 0 {
+		return true
+	}
+	p := newProblem(http.StatusTooManyRequests, workflows.ErrRateLimited, msg)
+	p.RetryAfter = int(res.RetryAfter/time.Second) + 1
+	writeProblem(c, p)
+	return false
+}

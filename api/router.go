@@ -1,0 +1,129 @@
+// Package api is the Gin front end: the JSON API that starts sign-up workflows and drives them with
+// Workflow Updates, the admin account API and health endpoints. Every error is
+// application/problem+json with a stable code; the workflow is the source of truth.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+
+	"github.com/signupflow/signupflow/directory"
+	"github.com/signupflow/signupflow/flow"
+)
+
+// Deps are what the API needs.
+type Deps struct {
+	Config     *flow.Config
+	Temporal   client.Client
+	Redis      redis.UniversalClient
+	Secret     []byte // server key: one-time codes are HMAC-ed with it
+	AdminToken string // empty disables the admin API
+	Logger     *slog.Logger
+	// UpdateTimeout bounds how long a request waits for a workflow step (connectors may be slow).
+	UpdateTimeout time.Duration
+}
+
+// KeyPrefix prefixes every Redis key signupflow writes.
+const KeyPrefix = "signupflow:"
+
+type server struct {
+	Deps
+	log     *slog.Logger
+	limiter *redis_rate.Limiter
+	dir     *directory.Store
+}
+
+// NewRouter builds the HTTP handler.
+func NewRouter(d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.UpdateTimeout == 0 {
+		d.UpdateTimeout = 2 * time.Minute
+	}
+	s := &server{Deps: d, log: d.Logger, limiter: redis_rate.NewLimiter(d.Redis),
+		dir: &directory.Store{Redis: d.Redis, Prefix: KeyPrefix}}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Only the socket peer counts as the client: X-Forwarded-For is not trusted (rate limits).
+	_ = r.SetTrustedProxies(nil)
+	r.Use(s.recovery, s.accessLog, limitBody)
+	r.NoRoute(func(c *gin.Context) { writeProblem(c, newProblem(http.StatusNotFound, CodeNotFound, "no such resource")) })
+	r.NoMethod(func(c *gin.Context) {
+		writeProblem(c, newProblem(http.StatusMethodNotAllowed, CodeMethod, "method not allowed on this resource"))
+	})
+	s.addHealthRoutes(r)
+	v1 := r.Group("/v1")
+	s.addSignupRoutes(v1)
+	s.addAccountRoutes(v1)
+	return r
+}
+
+func limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	}
+	c.Next()
+}
+
+func (s *server) recovery(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(v)
+			}
+			s.log.Error("panic in handler", "route", c.FullPath(), "panic", fmt.Sprint(v))
+			writeProblem(c, newProblem(http.StatusInternalServerError, CodeInternal, "unexpected error"))
+		}
+	}()
+	c.Next()
+}
+
+// accessLog logs the route pattern, never the raw path or query (they may carry e-mail addresses).
+func (s *server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	s.log.Info("http", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+		"ms", time.Since(start).Milliseconds())
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, listen string, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{
+		Addr:              listen,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      3 * time.Minute, // a step may wait on slow connectors
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("api listening", "addr", listen)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("api shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,154 @@
+// Package app wires configuration to running parts: it dials Temporal and Redis, builds the
+// activities and runs the API and/or the worker. cmd/signupflow only parses flags and calls it.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/signupflow/signupflow/activities"
+	"github.com/signupflow/signupflow/api"
+	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/directory"
+	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/mail"
+	"github.com/signupflow/signupflow/otp"
+	"github.com/signupflow/signupflow/worker"
+)
+
+// Env is a configured process: its clients and secrets.
+type Env struct {
+	Config   *flow.Config
+	Temporal client.Client
+	Redis    *redis.Client
+	Secret   []byte
+	Logger   *slog.Logger
+	Getenv   func(string) string
+	MailOut  io.Writer // where SMTP "log" prints e-mails; nil = stdout
+}
+
+// MinSecretBytes is the shortest server key accepted.
+const MinSecretBytes = 16
+
+// Open dials Temporal (waiting for it up to a minute: `make run` starts everything at once) and Redis,
+// and reads the server key. Without a key, ephemeral=true makes a random one for this process (fine
+// for one `serve` process; codes do not survive its restart) and anything else is refused.
+func Open(ctx context.Context, cfg *flow.Config, logger *slog.Logger, getenv func(string) string, ephemeral bool) (*Env, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	secret := []byte(getenv(cfg.Server.SecretEnv))
+	switch {
+	case len(secret) >= MinSecretBytes:
+	case len(secret) == 0 && ephemeral:
+		logger.Warn("no server key set: using a random one for this process only; set it for production", "env", cfg.Server.SecretEnv)
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("set %s to a random string of at least %d bytes, the same for every api and worker process", cfg.Server.SecretEnv, MinSecretBytes)
+	}
+	opts, err := redis.ParseURL(cfg.Redis.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	rdb := redis.NewClient(opts)
+	tc, err := dialTemporal(ctx, cfg, logger)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	return &Env{Config: cfg, Temporal: tc, Redis: rdb, Secret: secret, Logger: logger, Getenv: getenv}, nil
+}
+
+func dialTemporal(ctx context.Context, cfg *flow.Config, logger *slog.Logger) (client.Client, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		tc, err := client.DialContext(ctx, client.Options{
+			HostPort:  cfg.Temporal.Address,
+			Namespace: cfg.Temporal.Namespace,
+			Logger:    tlog.NewStructuredLogger(logger),
+		})
+		if err == nil {
+			return tc, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("temporal at %s: %w", cfg.Temporal.Address, err)
+		}
+		logger.Info("waiting for Temporal", "address", cfg.Temporal.Address)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// Close releases the clients.
+func (e *Env) Close() {
+	e.Temporal.Close()
+	_ = e.Redis.Close()
+}
+
+// Activities builds the activities of a worker.
+func (e *Env) Activities() (*activities.Activities, error) {
+	out := e.MailOut
+	if out == nil {
+		out = os.Stdout
+	}
+	sender, err := mail.New(e.Config.Email.SMTP, e.Config.Email.From, out)
+	if err != nil {
+		return nil, fmt.Errorf("email.smtp: %w", err)
+	}
+	return &activities.Activities{
+		Codes:      &otp.Store{Redis: e.Redis, Key: e.Secret, Prefix: api.KeyPrefix},
+		Directory:  &directory.Store{Redis: e.Redis, Prefix: api.KeyPrefix},
+		Mail:       sender,
+		Connectors: connector.NewClient(e.Getenv),
+		Logger:     e.Logger,
+	}, nil
+}
+
+// APIDeps are the dependencies of the API handler.
+func (e *Env) APIDeps() *api.Deps {
+	return &api.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
+		AdminToken: e.Getenv(e.Config.Admin.TokenEnv), Logger: e.Logger}
+}
+
+// Run runs the API, the worker, or both, until ctx ends.
+func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
+	if !runAPI && !runWorker {
+		return errors.New("nothing to run")
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	if runWorker {
+		acts, err := e.Activities()
+		if err != nil {
+			return err
+		}
+		if err := worker.EnsureSearchAttributes(ctx, e.Temporal, e.Config.Temporal.Namespace); err != nil {
+			return err
+		}
+		g.Go(func() error { return worker.Run(ctx, e.Temporal, e.Config.Temporal.TaskQueue, acts) })
+	}
+	if runAPI {
+		if e.Getenv(e.Config.Admin.TokenEnv) == "" {
+			e.Logger.Warn("admin API disabled: its token variable is not set", "env", e.Config.Admin.TokenEnv)
+		}
+		h := api.NewRouter(*e.APIDeps())
+		g.Go(func() error { return api.Run(ctx, e.Config.Server.Listen, h, e.Logger) })
+	}
+	return g.Wait()
+}

@@ -1,0 +1,292 @@
+// Package flow is the configuration model of signupflow: the one YAML file an admin writes (applications,
+// user flows, attributes, connectors), its defaults, environment overrides and validation, and the
+// snapshot of a user flow that a sign-up workflow carries so that it keeps the rules it started with.
+package flow
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/signupflow/signupflow/connector"
+)
+
+// Config is the whole signupflow configuration file.
+type Config struct {
+	Server          Server        `yaml:"server"`
+	Temporal        Temporal      `yaml:"temporal"`
+	Redis           Redis         `yaml:"redis"`
+	Email           Email         `yaml:"email"`
+	Admin           Admin         `yaml:"admin"`
+	ExtensionsAppID string        `yaml:"extensionsAppId"`
+	Applications    []Application `yaml:"applications"`
+	Connectors      []Connector   `yaml:"connectors"`
+	UserFlows       []UserFlow    `yaml:"userFlows"`
+
+	// Path is the file the configuration was read from, for error messages.
+	Path string `yaml:"-"`
+}
+
+// Server configures the HTTP front end.
+type Server struct {
+	Listen               string `yaml:"listen"`
+	PublicURL            string `yaml:"publicURL"`
+	StartsPerMinutePerIP int    `yaml:"startsPerMinutePerIP"`
+	// SecretEnv names the environment variable holding the server key that one-time codes (and later
+	// signed links) are keyed with. Every api and worker process must share it.
+	SecretEnv string `yaml:"secretEnv"`
+}
+
+// Temporal says where the Temporal frontend is.
+type Temporal struct {
+	Address   string `yaml:"address"`
+	Namespace string `yaml:"namespace"`
+	TaskQueue string `yaml:"taskQueue"`
+}
+
+// Redis says where Redis is.
+type Redis struct {
+	URL string `yaml:"url"`
+}
+
+// Email configures outgoing mail. SMTP "log" prints messages to the console instead of sending them.
+type Email struct {
+	SMTP string `yaml:"smtp"`
+	From string `yaml:"from"`
+}
+
+// Admin configures the admin API.
+type Admin struct {
+	TokenEnv string `yaml:"tokenEnv"`
+}
+
+// Application is a client app whose users sign up through one user flow.
+type Application struct {
+	ClientID     string   `yaml:"clientId"`
+	Name         string   `yaml:"name"`
+	UserFlow     string   `yaml:"userFlow"`
+	RedirectURIs []string `yaml:"redirectUris"`
+}
+
+// Connector is one API connector endpoint as declared in the file.
+type Connector struct {
+	ID      string         `yaml:"id"`
+	URL     string         `yaml:"url"`
+	Auth    connector.Auth `yaml:"auth"`
+	Timeout Duration       `yaml:"timeout"`
+	Retries *int           `yaml:"retries"`
+	OnError string         `yaml:"onError"`
+}
+
+// UserFlow is one sign-up journey: how identity is proven, what is collected, which connectors run.
+type UserFlow struct {
+	ID                string         `yaml:"id"`
+	IdentityProviders []string       `yaml:"identityProviders"`
+	Attributes        []Attribute    `yaml:"attributes"`
+	Connectors        FlowConnectors `yaml:"connectors"`
+	Approval          Approval       `yaml:"approval"`
+	Limits            Limits         `yaml:"limits"`
+	StepTimeout       Duration       `yaml:"stepTimeout"`
+}
+
+// FlowConnectors lists, per step, the connector ids called in order.
+type FlowConnectors struct {
+	PostFederationSignup    []string `yaml:"postFederationSignup"`
+	PostAttributeCollection []string `yaml:"postAttributeCollection"`
+}
+
+// Approval is the approval policy of a flow. Only mode none exists until the approval issue lands.
+type Approval struct {
+	Mode string `yaml:"mode" json:"mode"`
+}
+
+// Limits are per-flow abuse limits. Zero means unlimited.
+type Limits struct {
+	SignupsPerDomainPerDay int `yaml:"signupsPerDomainPerDay"`
+}
+
+// Defaults and bounds that the contract fixes.
+const (
+	DefaultConnectorTimeout = 10 * time.Second
+	MaxConnectorTimeout     = 20 * time.Second
+	DefaultConnectorRetries = 1
+	DefaultStepTimeout      = 24 * time.Hour
+	OnErrorBlock            = "block"
+	OnErrorContinue         = "continue"
+	IdentityEmailOTP        = "emailOneTimeCode"
+)
+
+// Duration is a time.Duration written as "5s", "24h" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return fmt.Errorf("line %d: want a duration like \"10s\" or \"24h\"", n.Line)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("line %d: bad duration %q (want e.g. \"10s\", \"24h\")", n.Line, s)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: negative duration %q", n.Line, s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Load reads, defaults, overrides from the environment (getenv; nil means os.Getenv) and validates a
+// configuration file. Every error names the file.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := Parse(raw, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg.Path = path
+	return cfg, nil
+}
+
+// Parse is Load without the file: unknown keys are errors, so a typo is never silently ignored.
+func Parse(raw []byte, getenv func(string) string) (*Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("the file is empty")
+		}
+		return nil, cleanYAMLError(err)
+	}
+	cfg.applyDefaults()
+	cfg.applyEnv(getenv)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func cleanYAMLError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, " in type flow.", " in ")
+	return errors.New(msg)
+}
+
+func (c *Config) applyDefaults() {
+	setDefault(&c.Server.Listen, ":8080")
+	setDefault(&c.Server.PublicURL, "http://localhost:8080")
+	setDefault(&c.Server.SecretEnv, "SIGNUPFLOW_SECRET")
+	if c.Server.StartsPerMinutePerIP == 0 {
+		c.Server.StartsPerMinutePerIP = 30
+	}
+	setDefault(&c.Temporal.Address, "localhost:7233")
+	setDefault(&c.Temporal.Namespace, "default")
+	setDefault(&c.Temporal.TaskQueue, "signupflow")
+	setDefault(&c.Redis.URL, "redis://localhost:6379/0")
+	setDefault(&c.Email.SMTP, "log")
+	setDefault(&c.Email.From, "Sign-up <no-reply@localhost>")
+	setDefault(&c.Admin.TokenEnv, "SIGNUPFLOW_ADMIN_TOKEN")
+	for i := range c.Connectors {
+		k := &c.Connectors[i]
+		if k.Timeout == 0 {
+			k.Timeout = Duration(DefaultConnectorTimeout)
+		}
+		if k.Retries == nil {
+			r := DefaultConnectorRetries
+			k.Retries = &r
+		}
+		setDefault(&k.OnError, OnErrorBlock)
+		setDefault(&k.Auth.Type, "none")
+	}
+	for i := range c.UserFlows {
+		f := &c.UserFlows[i]
+		if len(f.IdentityProviders) == 0 {
+			f.IdentityProviders = []string{IdentityEmailOTP}
+		}
+		setDefault(&f.Approval.Mode, "none")
+		if f.StepTimeout == 0 {
+			f.StepTimeout = Duration(DefaultStepTimeout)
+		}
+		for j := range f.Attributes {
+			setDefault(&f.Attributes[j].Type, TypeString)
+		}
+	}
+}
+
+func (c *Config) applyEnv(getenv func(string) string) {
+	overrides := []struct {
+		env string
+		dst *string
+	}{
+		{"TEMPORAL_ADDRESS", &c.Temporal.Address},
+		{"TEMPORAL_NAMESPACE", &c.Temporal.Namespace},
+		{"REDIS_URL", &c.Redis.URL},
+		{"SMTP_URL", &c.Email.SMTP},
+		{"SIGNUPFLOW_LISTEN", &c.Server.Listen},
+	}
+	for _, o := range overrides {
+		if v := strings.TrimSpace(getenv(o.env)); v != "" {
+			*o.dst = v
+		}
+	}
+}
+
+func setDefault(s *string, v string) {
+	if strings.TrimSpace(*s) == "" {
+		*s = v
+	}
+}
+
+// Application returns the application with the client id, or nil.
+func (c *Config) Application(clientID string) *Application {
+	for i := range c.Applications {
+		if c.Applications[i].ClientID == clientID {
+			return &c.Applications[i]
+		}
+	}
+	return nil
+}
+
+// UserFlow returns the user flow with the id, or nil.
+func (c *Config) UserFlow(id string) *UserFlow {
+	for i := range c.UserFlows {
+		if c.UserFlows[i].ID == id {
+			return &c.UserFlows[i]
+		}
+	}
+	return nil
+}
+
+// Connector returns the connector with the id, or nil.
+func (c *Config) Connector(id string) *Connector {
+	for i := range c.Connectors {
+		if c.Connectors[i].ID == id {
+			return &c.Connectors[i]
+		}
+	}
+	return nil
+}
+
+// ExtensionPrefix is "extension_<appId without dashes>_", the prefix of custom claim names.
+func (c *Config) ExtensionPrefix() string {
+	return ExtensionPrefix(c.ExtensionsAppID)
+}
+
+// ExtensionPrefix builds the custom-claim prefix for an extensions app id.
+func ExtensionPrefix(appID string) string {
+	return "extension_" + strings.ReplaceAll(appID, "-", "") + "_"
+}

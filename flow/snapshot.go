@@ -1,0 +1,122 @@
+package flow
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/signupflow/signupflow/connector"
+)
+
+// Snapshot is everything a sign-up needs to know about its flow, copied into the workflow input when
+// the sign-up starts: a sign-up in flight keeps these rules when the YAML changes. It holds no secrets
+// (connector auth carries environment variable names only).
+type Snapshot struct {
+	FlowID                  string         `json:"flowId"`
+	ClientID                string         `json:"clientId"`
+	AppName                 string         `json:"appName"`
+	ExtensionsAppID         string         `json:"extensionsAppId"`
+	Attributes              []Attribute    `json:"attributes"`
+	PostFederationSignup    []ConnectorRef `json:"postFederationSignup,omitempty"`
+	PostAttributeCollection []ConnectorRef `json:"postAttributeCollection,omitempty"`
+	Approval                Approval       `json:"approval"`
+	StepTimeout             time.Duration  `json:"stepTimeout"`
+}
+
+// ConnectorRef is one connector call in a step's chain.
+type ConnectorRef struct {
+	Endpoint connector.Endpoint `json:"endpoint"`
+	Retries  int                `json:"retries"`
+	OnError  string             `json:"onError"`
+}
+
+// Snapshot builds the snapshot for a sign-up through an application.
+func (c *Config) Snapshot(app *Application) (*Snapshot, error) {
+	f := c.UserFlow(app.UserFlow)
+	if f == nil {
+		return nil, fmt.Errorf("application %q: unknown user flow %q", app.ClientID, app.UserFlow)
+	}
+	s := &Snapshot{
+		FlowID:          f.ID,
+		ClientID:        app.ClientID,
+		AppName:         app.Name,
+		ExtensionsAppID: c.ExtensionsAppID,
+		Attributes:      append([]Attribute(nil), f.Attributes...),
+		Approval:        f.Approval,
+		StepTimeout:     time.Duration(f.StepTimeout),
+	}
+	var err error
+	if s.PostFederationSignup, err = c.refs(f.Connectors.PostFederationSignup); err != nil {
+		return nil, err
+	}
+	if s.PostAttributeCollection, err = c.refs(f.Connectors.PostAttributeCollection); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *Config) refs(ids []string) ([]ConnectorRef, error) {
+	out := make([]ConnectorRef, 0, len(ids))
+	for _, id := range ids {
+		k := c.Connector(id)
+		if k == nil {
+			return nil, fmt.Errorf("unknown connector %q", id)
+		}
+		out = append(out, ConnectorRef{
+			Endpoint: connector.Endpoint{ID: k.ID, URL: k.URL, Auth: k.Auth, Timeout: time.Duration(k.Timeout)},
+			Retries:  *k.Retries,
+			OnError:  k.OnError,
+		})
+	}
+	return out, nil
+}
+
+// ClaimName is the name an attribute travels under to connectors.
+func (s *Snapshot) ClaimName(a Attribute) string {
+	if a.Custom {
+		return ExtensionPrefix(s.ExtensionsAppID) + a.Name
+	}
+	return a.Name
+}
+
+// ToClaims turns collected values (short names) into connector claims, typed by the schema. Values
+// without a value are left out, as the contract requires.
+func (s *Snapshot) ToClaims(values map[string]any) map[string]any {
+	claims := map[string]any{}
+	for _, a := range s.Attributes {
+		if v, ok, fe := coerce(a, values[a.Name]); ok && fe == nil {
+			claims[s.ClaimName(a)] = v
+		}
+	}
+	return claims
+}
+
+// FromClaims maps claims a connector returned (named with or without the extension prefix) onto the
+// flow's attributes. Claims the flow does not know, or of the wrong type, are returned as ignored so
+// that the caller can log them; they never reach the form.
+func (s *Snapshot) FromClaims(claims map[string]any) (values map[string]any, ignored []string) {
+	values = map[string]any{}
+	prefix := ExtensionPrefix(s.ExtensionsAppID)
+	byName := map[string]Attribute{}
+	for _, a := range s.Attributes {
+		byName[a.Name] = a
+	}
+	for name, v := range claims {
+		short := name
+		if strings.HasPrefix(name, prefix) {
+			short = strings.TrimPrefix(name, prefix)
+		}
+		a, known := byName[short]
+		if !known || (a.Custom && short == name && isBuiltin(name)) {
+			ignored = append(ignored, name)
+			continue
+		}
+		typed, _, fe := coerce(Attribute{Name: a.Name, Type: a.Type}, v)
+		if fe != nil || typed == nil {
+			ignored = append(ignored, name)
+			continue
+		}
+		values[a.Name] = typed
+	}
+	return values, ignored
+}

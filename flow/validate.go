@@ -1,0 +1,143 @@
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// problems collects every problem of a file so that an admin fixes them in one pass.
+type problems []string
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, key+": "+fmt.Sprintf(format, args...))
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Validate checks references, bounds and formats. The error lists every problem, one per line, each
+// starting with the key it is about (e.g. "connectors[0].timeout").
+func (c *Config) Validate() error {
+	var p problems
+	c.validateServer(&p)
+	if c.ExtensionsAppID != "" && !regexp.MustCompile(`^[A-Za-z0-9-]+$`).MatchString(c.ExtensionsAppID) {
+		p.add("extensionsAppId", "%q may hold only letters, digits and dashes", c.ExtensionsAppID)
+	}
+	connectorIDs := c.validateConnectors(&p)
+	flowIDs := c.validateFlows(&p, connectorIDs)
+	c.validateApplications(&p, flowIDs)
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(p, "\n"))
+}
+
+func (c *Config) validateServer(p *problems) {
+	if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add("server.publicURL", "%q is not an http(s) URL", c.Server.PublicURL)
+	}
+	if c.Server.StartsPerMinutePerIP < 0 {
+		p.add("server.startsPerMinutePerIP", "must not be negative")
+	}
+	if c.Temporal.TaskQueue == "" {
+		p.add("temporal.taskQueue", "must not be empty")
+	}
+}
+
+func (c *Config) validateConnectors(p *problems) map[string]bool {
+	ids := map[string]bool{}
+	for i, k := range c.Connectors {
+		key := fmt.Sprintf("connectors[%d]", i)
+		switch {
+		case !idPattern.MatchString(k.ID):
+			p.add(key+".id", "%q is not a valid id (letters, digits, _ . -)", k.ID)
+		case ids[k.ID]:
+			p.add(key+".id", "duplicate id %q", k.ID)
+		}
+		ids[k.ID] = true
+		if u, err := url.Parse(k.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add(key+".url", "%q is not an http(s) URL", k.URL)
+		}
+		if err := k.Auth.Validate(); err != nil {
+			p.add(key+".auth", "%v", err)
+		}
+		if t := time.Duration(k.Timeout); t > MaxConnectorTimeout {
+			p.add(key+".timeout", "%s exceeds the maximum of %s", t, MaxConnectorTimeout)
+		}
+		if *k.Retries < 0 || *k.Retries > 5 {
+			p.add(key+".retries", "%d is out of range (0 to 5)", *k.Retries)
+		}
+		if k.OnError != OnErrorBlock && k.OnError != OnErrorContinue {
+			p.add(key+".onError", "%q is not one of block, continue", k.OnError)
+		}
+	}
+	return ids
+}
+
+func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool) map[string]bool {
+	ids := map[string]bool{}
+	for i, f := range c.UserFlows {
+		key := fmt.Sprintf("userFlows[%d]", i)
+		switch {
+		case !idPattern.MatchString(f.ID):
+			p.add(key+".id", "%q is not a valid id (letters, digits, _ . -)", f.ID)
+		case ids[f.ID]:
+			p.add(key+".id", "duplicate id %q", f.ID)
+		}
+		ids[f.ID] = true
+		for j, idp := range f.IdentityProviders {
+			if idp != IdentityEmailOTP {
+				p.add(fmt.Sprintf("%s.identityProviders[%d]", key, j), "unknown identity provider %q (supported: %s)", idp, IdentityEmailOTP)
+			}
+		}
+		validateAttributes(p, key+".attributes", f.Attributes)
+		for step, list := range map[string][]string{
+			"postFederationSignup":    f.Connectors.PostFederationSignup,
+			"postAttributeCollection": f.Connectors.PostAttributeCollection,
+		} {
+			for j, id := range list {
+				if !connectorIDs[id] {
+					p.add(fmt.Sprintf("%s.connectors.%s[%d]", key, step, j), "unknown connector id %q", id)
+				}
+			}
+		}
+		if f.Approval.Mode != "none" {
+			p.add(key+".approval.mode", "%q is not supported (supported: none)", f.Approval.Mode)
+		}
+		if f.Limits.SignupsPerDomainPerDay < 0 {
+			p.add(key+".limits.signupsPerDomainPerDay", "must not be negative")
+		}
+		if t := time.Duration(f.StepTimeout); t < time.Minute {
+			p.add(key+".stepTimeout", "%s is shorter than the minimum of 1m", t)
+		}
+	}
+	return ids
+}
+
+func (c *Config) validateApplications(p *problems, flowIDs map[string]bool) {
+	seen := map[string]bool{}
+	if len(c.Applications) == 0 {
+		p.add("applications", "declare at least one application")
+	}
+	for i, a := range c.Applications {
+		key := fmt.Sprintf("applications[%d]", i)
+		switch {
+		case !idPattern.MatchString(a.ClientID):
+			p.add(key+".clientId", "%q is not a valid id (letters, digits, _ . -)", a.ClientID)
+		case seen[a.ClientID]:
+			p.add(key+".clientId", "duplicate id %q", a.ClientID)
+		}
+		seen[a.ClientID] = true
+		if !flowIDs[a.UserFlow] {
+			p.add(key+".userFlow", "unknown user flow %q", a.UserFlow)
+		}
+		for j, r := range a.RedirectURIs {
+			if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
+				p.add(fmt.Sprintf("%s.redirectUris[%d]", key, j), "%q is not an absolute URI without a fragment", r)
+			}
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package workflows
+
+import (
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/signupflow/signupflow/activities"
+	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/flow"
+)
+
+// chainOutcome is what a step's connector chain decided.
+type chainOutcome struct {
+	values      map[string]any // attribute values (short names) after every Continue
+	blocked     bool
+	invalid     bool // ValidationError: the applicant stays on the form
+	userMessage string
+}
+
+// runChain calls a step's connectors in order. Each sees the claims left by the one before; the first
+// answer other than Continue ends the chain. A connector that fails past its retries follows its
+// onError: block ends the sign-up with a generic message, continue skips it.
+func (w *signup) runChain(ctx workflow.Context, step connector.Step, refs []flow.ConnectorRef, values map[string]any) (*chainOutcome, error) {
+	out := &chainOutcome{values: copyValues(values)}
+	for _, ref := range refs {
+		res, err := w.callConnector(ctx, step, ref, out.values)
+		if err != nil {
+			if temporal.IsCanceledError(err) {
+				return nil, err
+			}
+			w.record(ctx, ref, step, "error", "")
+			w.logger.Warn("connector failed past its retries", "connector", ref.Endpoint.ID, "step", step,
+				"onError", ref.OnError, "error", err)
+			if ref.OnError == flow.OnErrorContinue {
+				continue
+			}
+			out.blocked, out.userMessage = true, MsgConnectorFailed
+			return out, nil
+		}
+		w.record(ctx, ref, step, string(res.Action), res.Code)
+		switch res.Action {
+		case connector.ActionContinue:
+			got, ignored := w.in.Flow.FromClaims(res.Claims)
+			if len(ignored) > 0 {
+				sort.Strings(ignored)
+				w.logger.Info("connector returned claims the flow does not know; ignored", "connector", ref.Endpoint.ID, "claims", ignored)
+			}
+			for k, v := range got {
+				out.values[k] = v
+			}
+		case connector.ActionShowBlockPage:
+			out.blocked, out.userMessage = true, res.UserMessage
+			return out, nil
+		case connector.ActionValidationError:
+			out.invalid, out.userMessage = true, res.UserMessage
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref flow.ConnectorRef, values map[string]any) (*activities.CallConnectorResult, error) {
+	timeout := ref.Endpoint.Timeout
+	if timeout <= 0 {
+		timeout = flow.DefaultConnectorTimeout
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// The HTTP client enforces the connector's own timeout; the margin covers a worker that dies
+		// mid-call, after which the attempt is retried on another worker.
+		StartToCloseTimeout: timeout + 5*time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        500 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumAttempts:        int32(1 + ref.Retries),
+			NonRetryableErrorTypes: []string{activities.TypeConnectorFailed},
+		},
+	})
+	var res activities.CallConnectorResult
+	err := workflow.ExecuteActivity(actx, a.CallConnector, &activities.CallConnectorInput{
+		SignupID: w.in.SignupID, Endpoint: ref.Endpoint, Step: step, ClientID: w.in.Flow.ClientID,
+		UILocales: w.locale, Email: NormalizeEmail(w.in.Email), Claims: w.in.Flow.ToClaims(values),
+	}).Get(ctx, &res)
+	if err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (w *signup) record(ctx workflow.Context, ref flow.ConnectorRef, step connector.Step, outcome, code string) {
+	w.outcomes = append(w.outcomes, ConnectorOutcome{Connector: ref.Endpoint.ID, Step: string(step),
+		Outcome: outcome, Code: code, At: workflow.Now(ctx)})
+}
+
+func copyValues(in map[string]any) map[string]any {
+	out := make(map[string]any, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}

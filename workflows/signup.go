@@ -1,0 +1,370 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/signupflow/signupflow/activities"
+	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/directory"
+	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/otp"
+)
+
+var a *activities.Activities
+
+// Signup is the workflow of one sign-up, from the first code to a terminal state.
+func Signup(ctx workflow.Context, in *SignupInput) (*SignupResult, error) {
+	w := &signup{in: in, status: StatusEmailVerification}
+	if err := w.setup(ctx); err != nil {
+		return nil, err
+	}
+	return w.run(ctx)
+}
+
+type signup struct {
+	in     *SignupInput
+	logger log.Logger
+
+	status      Status
+	sessionHash string
+	locale      string
+	prefill     map[string]any
+	values      map[string]any
+	userMessage string
+	accountID   string
+	outcomes    []ConnectorOutcome
+
+	notifying  bool // the completion e-mail is being sent
+	busy       bool // an applicant step is running activities
+	progress   int  // bumped by every accepted applicant step; resets the inactivity timer
+	lastCodeAt time.Time
+	resends    []time.Time
+}
+
+func (w *signup) setup(ctx workflow.Context) error {
+	w.logger = log.With(workflow.GetLogger(ctx), "signupId", w.in.SignupID, "flow", w.in.Flow.FlowID)
+	if w.in.Flow.StepTimeout <= 0 {
+		return temporal.NewNonRetryableApplicationError("flow snapshot has no step timeout", "InvalidInput", nil)
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, w.queryStatus); err != nil {
+		return err
+	}
+	updates := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{UpdateSession, w.onSession, w.validateSession},
+		{UpdateResendCode, w.onResend, w.validateResend},
+		{UpdateVerifyEmail, w.onVerify, w.validateVerify},
+		{UpdateSubmitAttributes, w.onSubmit, w.validateSubmit},
+	}
+	for _, u := range updates {
+		opts := workflow.UpdateHandlerOptions{Validator: u.validator}
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *signup) run(ctx workflow.Context) (*SignupResult, error) {
+	for !w.status.Terminal() {
+		seen := w.progress
+		moved, err := workflow.AwaitWithTimeout(ctx, w.in.Flow.StepTimeout, func() bool {
+			return w.progress != seen || w.status.Terminal()
+		})
+		if err != nil {
+			return nil, err
+		}
+		if !moved && !w.busy {
+			w.logger.Info("applicant inactive past the step timeout", "status", w.status)
+			w.setStatus(ctx, StatusAbandoned)
+		}
+	}
+	// Let a handler that ended the sign-up return its answer before the workflow closes.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !w.notifying }); err != nil {
+		return nil, err
+	}
+	return &SignupResult{Status: w.status, AccountID: w.accountID, UserMessage: w.userMessage}, nil
+}
+
+func (w *signup) setStatus(ctx workflow.Context, s Status) {
+	w.status = s
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SAStatus.ValueSet(string(s))); err != nil {
+		w.logger.Warn("cannot update status search attribute", "error", err)
+	}
+}
+
+func (w *signup) end(ctx workflow.Context, s Status, msg string) *StepResult {
+	w.userMessage = msg
+	w.setStatus(ctx, s)
+	return &StepResult{Status: s, UserMessage: msg, AccountID: w.accountID}
+}
+
+func (w *signup) queryStatus(tokenHash string) (*StatusView, error) {
+	if !otp.EqualHash(w.sessionHash, tokenHash) {
+		return nil, appErr(ErrUnauthorized, "the session token is not valid for this sign-up")
+	}
+	return &StatusView{ID: w.in.SignupID, Status: w.status, UserMessage: w.userMessage, AccountID: w.accountID,
+		Prefill: w.prefillFor()}, nil
+}
+
+func (w *signup) prefillFor() map[string]any {
+	if w.status != StatusCollectingAttributes || len(w.prefill) == 0 {
+		return nil
+	}
+	return w.prefill
+}
+
+func appErr(typ, msg string, details ...any) error {
+	return temporal.NewApplicationErrorWithOptions(msg, typ, temporal.ApplicationErrorOptions{
+		NonRetryable: true, Details: details,
+	})
+}
+
+// checkStep is the common part of every validator after the first session: the caller holds the
+// current session, the sign-up is in the expected state, and no other step is running.
+func (w *signup) checkStep(tokenHash string, want Status) error {
+	if !otp.EqualHash(w.sessionHash, tokenHash) {
+		return appErr(ErrUnauthorized, "the session token is not valid for this sign-up")
+	}
+	if w.status != want {
+		return appErr(ErrWrongState, "this step is not possible while the sign-up is "+string(w.status))
+	}
+	if w.busy {
+		return appErr(ErrBusy, "another step of this sign-up is in progress; retry in a moment")
+	}
+	return nil
+}
+
+func (w *signup) validateSession(ctx workflow.Context, in *SessionInput) error {
+	if in == nil || len(in.TokenHash) != 64 {
+		return appErr(ErrUnauthorized, "a session token hash is required")
+	}
+	if w.status.Terminal() {
+		return appErr(ErrWrongState, "this sign-up has ended ("+string(w.status)+")")
+	}
+	if w.busy {
+		return appErr(ErrBusy, "another step of this sign-up is in progress; retry in a moment")
+	}
+	return nil
+}
+
+// onSession starts a new session: it replaces the previous one and sends a fresh code. An applicant
+// who had verified goes back to EmailVerification, so that a second start can never take over a
+// sign-up without proving the address again.
+func (w *signup) onSession(ctx workflow.Context, in *SessionInput) (*StepResult, error) {
+	w.progress++
+	w.sessionHash = in.TokenHash
+	if in.UILocales != "" {
+		w.locale = in.UILocales
+	}
+	if w.status != StatusEmailVerification {
+		w.setStatus(ctx, StatusEmailVerification)
+	}
+	if err := w.sendCode(ctx); err != nil {
+		return nil, err
+	}
+	return &StepResult{Status: w.status}, nil
+}
+
+func (w *signup) sendCode(ctx workflow.Context) error {
+	w.busy = true
+	defer func() { w.busy = false }()
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
+	})
+	err := workflow.ExecuteActivity(actx, a.SendCode, &activities.SendCodeInput{
+		SignupID: w.in.SignupID, Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale,
+	}).Get(ctx, nil)
+	if err != nil {
+		w.logger.Error("cannot send one-time code", "error", err)
+		return appErr(ErrEmailUnavailable, "we could not send the verification e-mail; try again later")
+	}
+	w.lastCodeAt = workflow.Now(ctx)
+	return nil
+}
+
+func (w *signup) validateResend(ctx workflow.Context, in *ResendInput) error {
+	if in == nil {
+		return appErr(ErrUnauthorized, "a session token is required")
+	}
+	if err := w.checkStep(in.TokenHash, StatusEmailVerification); err != nil {
+		return err
+	}
+	now := workflow.Now(ctx)
+	if wait := w.lastCodeAt.Add(ResendCooldown).Sub(now); wait > 0 {
+		return appErr(ErrRateLimited, "wait before asking for another code", RateDetails{RetryAfterSeconds: seconds(wait)})
+	}
+	recent := w.recentResends(now)
+	if len(recent) >= MaxResendsPerHour {
+		wait := recent[0].Add(time.Hour).Sub(now)
+		return appErr(ErrRateLimited, "too many codes requested in the last hour", RateDetails{RetryAfterSeconds: seconds(wait)})
+	}
+	return nil
+}
+
+func (w *signup) recentResends(now time.Time) []time.Time {
+	var out []time.Time
+	for _, t := range w.resends {
+		if now.Sub(t) < time.Hour {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func seconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		return 1
+	}
+	return s
+}
+
+func (w *signup) onResend(ctx workflow.Context, in *ResendInput) (*StepResult, error) {
+	w.progress++
+	w.resends = append(w.recentResends(workflow.Now(ctx)), workflow.Now(ctx))
+	if err := w.sendCode(ctx); err != nil {
+		return nil, err
+	}
+	return &StepResult{Status: w.status}, nil
+}
+
+func (w *signup) validateVerify(ctx workflow.Context, in *VerifyInput) error {
+	if in == nil {
+		return appErr(ErrUnauthorized, "a session token is required")
+	}
+	if err := w.checkStep(in.TokenHash, StatusEmailVerification); err != nil {
+		return err
+	}
+	if len(in.CodeHash) != 64 {
+		return appErr(ErrWrongCode, "the code is required", CodeDetails{AttemptsLeft: -1})
+	}
+	return nil
+}
+
+func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, error) {
+	w.progress++
+	w.busy = true
+	defer func() { w.busy = false }()
+	var res activities.VerifyCodeResult
+	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.VerifyCode, &activities.VerifyCodeInput{
+		SignupID: w.in.SignupID, CodeHash: in.CodeHash,
+	}).Get(ctx, &res); err != nil {
+		return nil, err
+	}
+	switch res.Outcome {
+	case otp.OK:
+	case otp.Wrong:
+		return nil, appErr(ErrWrongCode, "the code is not right", CodeDetails{AttemptsLeft: res.AttemptsLeft})
+	case otp.Dead:
+		return nil, appErr(ErrCodeDead, "too many wrong codes: ask for a new code")
+	default:
+		return nil, appErr(ErrCodeExpired, "the code has expired or was already used: ask for a new code")
+	}
+	w.logger.Info("e-mail address verified")
+	var acc activities.CheckAccountResult
+	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.CheckAccount, &activities.CheckAccountInput{Email: w.in.Email}).Get(ctx, &acc); err != nil {
+		return nil, err
+	}
+	if acc.Exists {
+		return w.end(ctx, StatusBlocked, MsgAccountExists), nil
+	}
+	out, err := w.runChain(ctx, connector.StepPostFederationSignup, w.in.Flow.PostFederationSignup, w.prefill)
+	if err != nil {
+		return nil, err
+	}
+	if out.blocked {
+		return w.end(ctx, StatusBlocked, out.userMessage), nil
+	}
+	w.prefill = out.values
+	w.setStatus(ctx, StatusCollectingAttributes)
+	return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
+}
+
+// ioCtx is the options of short Redis activities: quick, retried a few times.
+func (w *signup) ioCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumAttempts: 5},
+	})
+}
+
+func (w *signup) validateSubmit(ctx workflow.Context, in *SubmitInput) error {
+	if in == nil {
+		return appErr(ErrUnauthorized, "a session token is required")
+	}
+	if err := w.checkStep(in.TokenHash, StatusCollectingAttributes); err != nil {
+		return err
+	}
+	if _, fields := flow.ValidateValues(w.in.Flow.Attributes, in.Attributes); len(fields) > 0 {
+		return appErr(ErrValidationFailed, "some attributes are not valid", ValidationDetails{Fields: fields})
+	}
+	return nil
+}
+
+func (w *signup) onSubmit(ctx workflow.Context, in *SubmitInput) (*StepResult, error) {
+	w.progress++
+	w.busy = true
+	defer func() { w.busy = false }()
+	values, _ := flow.ValidateValues(w.in.Flow.Attributes, in.Attributes)
+	out, err := w.runChain(ctx, connector.StepPostAttributeCollection, w.in.Flow.PostAttributeCollection, values)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case out.blocked:
+		return w.end(ctx, StatusBlocked, out.userMessage), nil
+	case out.invalid:
+		return nil, appErr(ErrValidationFailed, out.userMessage, ValidationDetails{UserMessage: out.userMessage})
+	}
+	w.values = out.values
+	return w.provision(ctx)
+}
+
+func (w *signup) provision(ctx workflow.Context) (*StepResult, error) {
+	w.setStatus(ctx, StatusProvisioning)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute,
+			NonRetryableErrorTypes: []string{activities.TypeEmailTaken}},
+	})
+	var res activities.ProvisionResult
+	err := workflow.ExecuteActivity(actx, a.Provision, &activities.ProvisionInput{
+		SignupID: w.in.SignupID, FlowID: w.in.Flow.FlowID, ClientID: w.in.Flow.ClientID, Email: w.in.Email,
+		Identities: []directory.Identity{{SignInType: "federated", Issuer: "mail", IssuerAssignedID: NormalizeEmail(w.in.Email)}},
+		Attributes: w.values,
+	}).Get(ctx, &res)
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == activities.TypeEmailTaken {
+		return w.end(ctx, StatusBlocked, MsgAccountExists), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	w.accountID = res.AccountID
+	w.logger.Info("sign-up completed", "accountId", res.AccountID)
+	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+	})
+	w.notifying = true
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer func() { w.notifying = false }()
+		// The account exists whatever happens to this e-mail; a failure is logged, not fatal.
+		if err := workflow.ExecuteActivity(nctx, a.NotifyCompleted, &activities.NotifyInput{
+			Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale,
+		}).Get(gctx, nil); err != nil {
+			w.logger.Warn("completion e-mail not sent", "error", err)
+		}
+	})
+	return w.end(ctx, StatusCompleted, ""), nil
+}
