@@ -40,4 +40,3 @@ type readyProblem struct {
 	*Problem
 	Checks gin.H `json:"checks"`
 }
-

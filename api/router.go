@@ -58,7 +58,9 @@ func NewRouter(d Deps) *gin.Engine {
 	// Only the socket peer counts as the client: X-Forwarded-For is not trusted (rate limits).
 	_ = r.SetTrustedProxies(nil)
 	r.Use(s.recovery, s.accessLog, limitBody)
-	r.NoRoute(func(c *gin.Context) { writeProblem(c, newProblem(http.StatusNotFound, CodeNotFound, "no such resource")) })
+	r.NoRoute(func(c *gin.Context) {
+		writeProblem(c, newProblem(http.StatusNotFound, CodeNotFound, "no such resource"))
+	})
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusMethodNotAllowed, CodeMethod, "method not allowed on this resource"))
 	})

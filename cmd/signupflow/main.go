@@ -103,4 +103,3 @@ func envOr(k, def string) string {
 	}
 	return def
 }
-

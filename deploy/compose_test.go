@@ -1,0 +1,286 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/distribution/reference"
+)
+
+// These tests load ../docker-compose.yml with compose-go, the loader behind
+// `docker compose` (schema validation, interpolation, normalisation and its
+// consistency checks: undefined services and volumes, missing image/build,
+// depends_on cycles), then check the topology the deployment promises. They
+// need no Docker and no network.
+
+var requiredServices = []string{
+	"postgresql", "temporal-admin-tools", "temporal-create-namespace", "temporal",
+	"temporal-ui", "redis", "mailpit", "signupflow-api", "signupflow-worker",
+}
+
+// requiredSecrets have no defaults in docker-compose.yml on purpose.
+var requiredSecrets = []string{"SIGNUPFLOW_ADMIN_TOKEN", "SIGNUPFLOW_SECRET", "VALIDATE_PASSWORD"}
+
+const (
+	configMountTarget = "/etc/signupflow/signupflow.yaml"
+	configMountSource = "examples/signupflow.yaml" // relative to the repository root
+)
+
+// testEnv is the only environment the compose file is interpolated with.
+func testEnv() map[string]string {
+	env := map[string]string{}
+	for _, name := range requiredSecrets {
+		env[name] = "test-" + strings.ToLower(name)
+	}
+	return env
+}
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// loadProject loads a compose file as `docker compose config` does, but
+// interpolates with env only (no process environment, no .env file), so the
+// result does not depend on the machine running the test. Relative paths are
+// resolved against the file's directory.
+func loadProject(path string, env map[string]string) (*types.Project, error) {
+	var envList []string
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		envList = append(envList, k+"="+env[k])
+	}
+	opts, err := cli.NewProjectOptions([]string{path},
+		cli.WithEnv(envList),
+		cli.WithInterpolation(true),
+		cli.WithNormalization(true),
+		cli.WithResolvedPaths(true),
+		cli.WithConsistency(true),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return opts.LoadProject(context.Background())
+}
+
+func loadRepoProject(t *testing.T) *types.Project {
+	t.Helper()
+	p, err := loadProject(filepath.Join(repoRoot(t), "docker-compose.yml"), testEnv())
+	if err != nil {
+		t.Fatalf("load docker-compose.yml: %v", err)
+	}
+	return p
+}
+
+// topologyErrors reports what would stop `docker compose up` or make it hang.
+// compose-go's consistency check already rejects most of it at load time; this
+// keeps the checks explicit and adds the depends_on conditions it accepts
+// (health of a service without healthcheck, completion of one that restarts).
+func topologyErrors(p *types.Project) []error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(p.Services)) {
+		s := p.Services[name]
+		if s.Image == "" && s.Build == nil {
+			errs = append(errs, fmt.Errorf("service %q has neither image nor build", name))
+		}
+		for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) {
+			target, ok := p.Services[dep]
+			switch cond := s.DependsOn[dep].Condition; {
+			case !ok:
+				errs = append(errs, fmt.Errorf("service %q depends on undefined service %q", name, dep))
+			case cond == types.ServiceConditionHealthy && (target.HealthCheck == nil || target.HealthCheck.Disable || len(target.HealthCheck.Test) == 0):
+				errs = append(errs, fmt.Errorf("service %q waits for %q to be healthy, but it has no healthcheck", name, dep))
+			case cond == types.ServiceConditionCompletedSuccessfully && target.Restart != "" && target.Restart != types.RestartPolicyNo:
+				errs = append(errs, fmt.Errorf("service %q waits for %q to complete, but it has restart: %s", name, dep, target.Restart))
+			}
+		}
+		for _, v := range s.Volumes {
+			if _, ok := p.Volumes[v.Source]; v.Type == types.VolumeTypeVolume && v.Source != "" && !ok {
+				errs = append(errs, fmt.Errorf("service %q mounts undeclared volume %q", name, v.Source))
+			}
+		}
+	}
+	return errs
+}
+
+func imageTag(t *testing.T, image string) (repo, tag string) {
+	t.Helper()
+	ref, err := reference.ParseNormalizedNamed(image)
+	if err != nil {
+		t.Fatalf("image %q: %v", image, err)
+	}
+	if tagged, ok := ref.(reference.Tagged); ok {
+		tag = tagged.Tag()
+	}
+	return reference.FamiliarName(ref), tag
+}
+
+func argAfter(args []string, flag string) string {
+	if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+		return args[i+1]
+	}
+	return ""
+}
+
+func TestComposeTopology(t *testing.T) {
+	root := repoRoot(t)
+	p := loadRepoProject(t)
+	for _, err := range topologyErrors(p) {
+		t.Error(err)
+	}
+	for _, name := range requiredServices {
+		if _, ok := p.Services[name]; !ok {
+			t.Errorf("service %q is missing", name)
+		}
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	svc := p.Services
+
+	// Temporal: the schema and namespace jobs run the server's version.
+	serverRepo, serverTag := imageTag(t, svc["temporal"].Image)
+	if serverRepo != "temporalio/server" || serverTag == "" {
+		t.Errorf("temporal: image %q, want temporalio/server:<tag>", svc["temporal"].Image)
+	}
+	for _, job := range []string{"temporal-admin-tools", "temporal-create-namespace"} {
+		if repo, tag := imageTag(t, svc[job].Image); repo != "temporalio/admin-tools" || tag != serverTag {
+			t.Errorf("%s: image %q, want temporalio/admin-tools:%s (the server's tag)", job, svc[job].Image, serverTag)
+		}
+	}
+
+	// Redis: AOF on, data on a declared named volume.
+	redis := svc["redis"]
+	if argAfter(redis.Command, "--appendonly") != "yes" {
+		t.Errorf("redis: command %q lacks --appendonly yes", redis.Command)
+	}
+	for name, target := range map[string]string{"redis": "/data", "postgresql": "/var/lib/postgresql/data"} {
+		i := slices.IndexFunc(svc[name].Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == target })
+		if i < 0 || svc[name].Volumes[i].Type != types.VolumeTypeVolume {
+			t.Errorf("%s: %s is not on a named volume", name, target)
+		} else if _, ok := p.Volumes[svc[name].Volumes[i].Source]; !ok {
+			t.Errorf("%s: volume %q is not declared", name, svc[name].Volumes[i].Source)
+		}
+	}
+
+	// signupflow: one image (built by the api service only), two roles, one
+	// config file mounted read-only from the repository.
+	api, worker := svc["signupflow-api"], svc["signupflow-worker"]
+	if api.Build == nil || worker.Build != nil {
+		t.Error("signupflow-api must build the image and signupflow-worker reuse it")
+	}
+	if api.Image == "" || api.Image != worker.Image {
+		t.Errorf("signupflow images differ: api %q, worker %q", api.Image, worker.Image)
+	}
+	src := filepath.Join(root, configMountSource)
+	for role, s := range map[string]types.ServiceConfig{"api": api, "worker": worker} {
+		if len(s.Command) == 0 || s.Command[0] != role {
+			t.Errorf("%s: command %q, want the %q subcommand first", s.Name, s.Command, role)
+		}
+		if got := argAfter(s.Command, "--config"); got != configMountTarget {
+			t.Errorf("%s: --config %q, want %q", s.Name, got, configMountTarget)
+		}
+		i := slices.IndexFunc(s.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == configMountTarget })
+		if i < 0 {
+			t.Errorf("%s: %s is not mounted", s.Name, configMountTarget)
+			continue
+		}
+		if m := s.Volumes[i]; m.Type != types.VolumeTypeBind || !m.ReadOnly || m.Source != src {
+			t.Errorf("%s: config mount %s %s (read-only %v), want a read-only bind of %s", s.Name, m.Type, m.Source, m.ReadOnly, src)
+		}
+	}
+	switch fi, err := os.Stat(src); {
+	case errors.Is(err, os.ErrNotExist):
+		t.Logf("%s does not exist yet; skipping the config file check", configMountSource)
+	case err != nil:
+		t.Error(err)
+	case !fi.Mode().IsRegular():
+		t.Errorf("%s is not a regular file", src)
+	}
+}
+
+// TestComposeRequiresSecrets: a missing secret stops Compose with an error
+// naming it.
+func TestComposeRequiresSecrets(t *testing.T) {
+	path := filepath.Join(repoRoot(t), "docker-compose.yml")
+	for _, name := range requiredSecrets {
+		t.Run(name, func(t *testing.T) {
+			env := testEnv()
+			delete(env, name)
+			if _, err := loadProject(path, env); err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("load without %s: err = %v, want an error naming it", name, err)
+			}
+		})
+	}
+}
+
+// TestComposeBrokenCopiesAreCaught writes docker-compose.yml, as compose-go
+// loaded it, with one mistake to a temporary directory; loading the copy or
+// topologyErrors must catch it.
+func TestComposeBrokenCopiesAreCaught(t *testing.T) {
+	edit := func(name string, f func(*types.ServiceConfig)) func(types.Services) {
+		return func(ss types.Services) { s := ss[name]; f(&s); ss[name] = s }
+	}
+	addDep := func(from, to string) func(types.Services) {
+		return edit(from, func(s *types.ServiceConfig) {
+			s.DependsOn = maps.Clone(s.DependsOn)
+			if s.DependsOn == nil {
+				s.DependsOn = types.DependsOnConfig{}
+			}
+			s.DependsOn[to] = types.ServiceDependency{Condition: types.ServiceConditionStarted, Required: true}
+		})
+	}
+	for _, tc := range []struct {
+		name    string
+		edit    func(types.Services)
+		wantErr string // "" for the unedited round trip, which must pass
+	}{
+		{"unedited", func(types.Services) {}, ""},
+		{"missing depends_on target", addDep("signupflow-worker", "temporal-frontend"), `undefined service "temporal-frontend"`},
+		{"undeclared volume", edit("redis", func(s *types.ServiceConfig) {
+			s.Volumes = slices.Clone(s.Volumes)
+			s.Volumes[0].Source = "redis-dat"
+		}), "undefined volume redis-dat"},
+		{"no image or build", edit("mailpit", func(s *types.ServiceConfig) { s.Image = "" }), "neither an image nor a build"},
+		{"depends_on cycle", addDep("postgresql", "signupflow-api"), "dependency cycle detected"},
+		{"healthy without healthcheck", edit("redis", func(s *types.ServiceConfig) { s.HealthCheck = nil }), "has no healthcheck"},
+		{"completed but restarts", edit("temporal-admin-tools", func(s *types.ServiceConfig) { s.Restart = types.RestartPolicyUnlessStopped }), "has restart: unless-stopped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := loadRepoProject(t)
+			tc.edit(p.Services)
+			out, err := p.MarshalYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "docker-compose.yml")
+			if err := os.WriteFile(path, out, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			broken, err := loadProject(path, testEnv())
+			if err == nil {
+				err = errors.Join(topologyErrors(broken)...)
+			}
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("round-tripped copy: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
+			case err != nil:
+				t.Logf("caught: %v", err)
+			}
+		})
+	}
+}
