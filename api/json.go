@@ -18,10 +18,17 @@ const MaxBodyBytes = 64 << 10
 type jsonRender struct{ v any }
 
 func (r jsonRender) Render(w http.ResponseWriter) error {
+	r.WriteContentType(w)
+	return encodeJSON(w, r.v)
+}
+
+// encodeJSON writes v with HTML-sensitive characters escaped, so that a value echoed from input can
+// never be read as markup by a browser that ignores the content type.
+func encodeJSON(w http.ResponseWriter, v any) error {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(true)
-	if err := enc.Encode(r.v); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
 	_, err := w.Write(buf.Bytes())

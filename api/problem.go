@@ -57,7 +57,8 @@ func writeProblem(c *gin.Context, p *Problem) {
 type problemRender struct{ p any }
 
 func (r problemRender) Render(w http.ResponseWriter) error {
-	return jsonRender{r.p}.Render(w)
+	r.WriteContentType(w)
+	return encodeJSON(w, r.p)
 }
 
 func (r problemRender) WriteContentType(w http.ResponseWriter) {

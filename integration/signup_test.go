@@ -1,0 +1,118 @@
+package integration
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSignupEndToEnd(t *testing.T) {
+	var mu sync.Mutex
+	var seen []map[string]any
+	s := newStack(t, connectorHandler(t,
+		func(c map[string]any) (int, any) {
+			mu.Lock()
+			seen = append(seen, c)
+			mu.Unlock()
+			return 200, map[string]any{"version": "1.0.0", "action": "Continue",
+				"extension_b2cextensionsapp_CompanyName": "Fabrikam", "displayName": "Ann"}
+		},
+		func(c map[string]any) (int, any) {
+			mu.Lock()
+			seen = append(seen, c)
+			mu.Unlock()
+			return 200, map[string]any{"version": "1.0.0", "action": "Continue", "CompanyName": "Fabrikam Ltd"}
+		}), nil)
+
+	email := "Ann.Smith@Fabrikam.com"
+	id, tok, ver := s.verified(email)
+	require.Equal(t, "CollectingAttributes", ver.body["status"])
+	require.Equal(t, map[string]any{"CompanyName": "Fabrikam", "displayName": "Ann"}, ver.body["prefill"])
+	require.Len(t, ver.body["attributes"], 5)
+
+	got := s.do("GET", "/v1/signups/"+id, tok, nil)
+	require.Equal(t, http.StatusOK, got.status)
+	require.Equal(t, "CollectingAttributes", got.body["status"])
+
+	done := s.do("POST", "/v1/signups/"+id+"/attributes", tok, goodForm)
+	require.Equal(t, http.StatusOK, done.status, done.raw)
+	require.Equal(t, "Completed", done.body["status"])
+	accountID := done.body["accountId"].(string)
+	require.NotEmpty(t, accountID)
+
+	// The connectors saw the Entra contract.
+	require.Len(t, seen, 2)
+	pfs, pac := seen[0], seen[1]
+	require.Equal(t, "PostFederationSignup", pfs["step"])
+	require.Equal(t, "ann.smith@fabrikam.com", pfs["email"])
+	require.Equal(t, "partner-portal", pfs["client_id"])
+	require.Equal(t, "en-US", pfs["ui_locales"])
+	require.Equal(t, []any{map[string]any{"signInType": "federated", "issuer": "mail", "issuerAssignedId": "ann.smith@fabrikam.com"}}, pfs["identities"])
+	require.Equal(t, "PostAttributeCollection", pac["step"])
+	require.Equal(t, "Fabrikam", pac["extension_b2cextensionsapp_CompanyName"])
+	require.Equal(t, float64(3), pac["extension_b2cextensionsapp_Seats"])
+	require.Equal(t, true, pac["extension_b2cextensionsapp_AcceptsTerms"])
+	require.NotContains(t, pac, "jobTitle", "claims without a value are not sent")
+
+	// The account is in the directory, with the connector's overwrite.
+	acc := s.do("GET", "/v1/accounts/"+accountID, adminToken, nil)
+	require.Equal(t, http.StatusOK, acc.status, acc.raw)
+	require.Equal(t, "ann.smith@fabrikam.com", acc.body["email"])
+	require.Equal(t, "Fabrikam Ltd", acc.body["attributes"].(map[string]any)["CompanyName"])
+	require.Equal(t, id, acc.body["signupId"])
+	require.Equal(t, "partner-signup", acc.body["flow"])
+	require.Equal(t, "partner-portal", acc.body["clientId"])
+	list := s.do("GET", "/v1/accounts?email=ANN.SMITH@fabrikam.com", adminToken, nil)
+	require.Len(t, list.body["items"], 1)
+	require.Equal(t, http.StatusUnauthorized, s.do("GET", "/v1/accounts/"+accountID, "wrong", nil).status)
+	require.Equal(t, http.StatusUnauthorized, s.do("GET", "/v1/accounts/"+accountID, tok, nil).status, "a session token is not an admin token")
+
+	// The applicant is told, and the finished sign-up accepts no more steps.
+	require.Contains(t, s.nextMail(email).Subject, "account is ready")
+	final := s.do("GET", "/v1/signups/"+id, tok, nil)
+	require.Equal(t, "Completed", final.body["status"])
+	require.Equal(t, accountID, final.body["accountId"])
+	again := s.do("POST", "/v1/signups/"+id+"/attributes", tok, goodForm)
+	require.Equal(t, http.StatusConflict, again.status, again.raw)
+	require.Equal(t, "wrong_state", again.body["code"])
+
+	s.recordHistory(id, "signup_completed.json")
+}
+
+func TestExistingAccountIsRevealedOnlyAfterVerification(t *testing.T) {
+	s := newStack(t, connectorHandler(t, cont, cont), nil)
+	email := "bob@contoso.com"
+	id, tok, _ := s.verified(email)
+	require.Equal(t, "Completed", s.do("POST", "/v1/signups/"+id+"/attributes", tok, goodForm).body["status"])
+
+	// A second sign-up for the same address looks the same as any other until the code is verified.
+	id2, tok2 := s.start(strings.ToUpper(email))
+	require.Equal(t, id, id2, "same flow and address, same sign-up id")
+	r := s.do("POST", "/v1/signups/"+id2+"/email-verification", tok2, map[string]any{"code": s.code(email)})
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	require.Equal(t, "Blocked", r.body["status"])
+	require.Contains(t, r.body["userMessage"], "sign in instead")
+	list := s.do("GET", "/v1/accounts?email="+email, adminToken, nil)
+	require.Len(t, list.body["items"], 1, "still exactly one account")
+}
+
+func TestSecondStartAttachesWithANewSession(t *testing.T) {
+	s := newStack(t, connectorHandler(t, cont, cont), nil)
+	email := "carol@fabrikam.com"
+	id, oldTok, _ := s.verified(email)
+	id2, newTok := s.start(email)
+	require.Equal(t, id, id2)
+	require.NotEqual(t, oldTok, newTok, "never hands out the first session")
+	// The earlier session can no longer do anything; the new one must prove the address again.
+	old := s.do("POST", "/v1/signups/"+id+"/attributes", oldTok, goodForm)
+	require.Equal(t, http.StatusUnauthorized, old.status, old.raw)
+	require.Equal(t, http.StatusUnauthorized, s.do("GET", "/v1/signups/"+id, oldTok, nil).status)
+	early := s.do("POST", "/v1/signups/"+id+"/attributes", newTok, goodForm)
+	require.Equal(t, http.StatusConflict, early.status, "the new session has not verified yet")
+	r := s.do("POST", "/v1/signups/"+id+"/email-verification", newTok, map[string]any{"code": s.code(email)})
+	require.Equal(t, "CollectingAttributes", r.body["status"], r.raw)
+	require.Equal(t, "Completed", s.do("POST", "/v1/signups/"+id+"/attributes", newTok, goodForm).body["status"])
+}

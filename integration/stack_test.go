@@ -1,0 +1,284 @@
+// Package integration runs signupflow end to end: a real Temporal server (temporaltest), a real
+// redis-server, an SMTP capture server, real HTTP connectors (httptest) and the real API and worker
+// wired by package app.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/server/temporaltest"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/signupflow/signupflow/api"
+	"github.com/signupflow/signupflow/app"
+	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/internal/testredis"
+	"github.com/signupflow/signupflow/mail/mailtest"
+	"github.com/signupflow/signupflow/worker"
+)
+
+var temporalServer *temporaltest.TestServer
+
+func TestMain(m *testing.M) {
+	temporalServer = temporaltest.NewServer()
+	code := m.Run()
+	temporalServer.Stop()
+	os.Exit(code)
+}
+
+const (
+	adminToken = "admin-token-for-tests"
+	connPass   = "connector-password"
+)
+
+// baseConfig is the flow every test starts from; CONNECTOR is replaced by the test connector's URL.
+const baseConfig = `
+server: {publicURL: "http://localhost:8080", startsPerMinutePerIP: 100}
+extensionsAppId: "b2c-extensions-app"
+applications:
+  - {clientId: partner-portal, name: "Woodgrove Partner Portal", userFlow: partner-signup, redirectUris: ["http://localhost:3000/callback"]}
+connectors:
+  - {id: check-status, url: "CONNECTOR/status", auth: {type: none}, timeout: 2s, retries: 1}
+  - {id: validate-partner, url: "CONNECTOR/validate", auth: {type: basic, username: apiconnector, passwordEnv: VALIDATE_PASSWORD}, timeout: 2s, retries: 1, onError: block}
+userFlows:
+  - id: partner-signup
+    attributes:
+      - {name: displayName, required: true}
+      - {name: postalCode, pattern: "^[0-9]{5}$"}
+      - {name: CompanyName, custom: true, required: true, maxLength: 100}
+      - {name: Seats, custom: true, type: int}
+      - {name: AcceptsTerms, custom: true, type: boolean, required: true}
+    connectors: {postFederationSignup: [check-status], postAttributeCollection: [validate-partner]}
+    limits: {signupsPerDomainPerDay: 50}
+    stepTimeout: 1h
+`
+
+// stack is one signupflow deployment for one test.
+type stack struct {
+	t         *testing.T
+	cfg       *flow.Config
+	env       *app.Env
+	api       *httptest.Server
+	smtp      *mailtest.Server
+	redis     *testredis.Server
+	stopWork  context.CancelFunc
+	workDone  chan error
+	connector *httptest.Server
+}
+
+// newStack starts everything; handler serves the connectors (/status, /validate).
+func newStack(t *testing.T, handler http.Handler, edit func(string) string) *stack {
+	t.Helper()
+	s := &stack{t: t, redis: testredis.Start(t), smtp: mailtest.Start(t)}
+	s.connector = httptest.NewServer(handler)
+	t.Cleanup(s.connector.Close)
+	yml := strings.ReplaceAll(baseConfig, "CONNECTOR", s.connector.URL)
+	if edit != nil {
+		yml = edit(yml)
+	}
+	getenv := func(k string) string {
+		return map[string]string{
+			"SIGNUPFLOW_SECRET": "integration-secret-0123456789", "SIGNUPFLOW_ADMIN_TOKEN": adminToken,
+			"VALIDATE_PASSWORD": connPass, "TEMPORAL_ADDRESS": temporalServer.GetFrontendHostPort(),
+			"TEMPORAL_NAMESPACE": temporalServer.GetDefaultNamespace(), "REDIS_URL": s.redis.URL(), "SMTP_URL": s.smtp.URL(),
+		}[k]
+	}
+	cfg, err := flow.Parse([]byte(yml), getenv)
+	require.NoError(t, err)
+	cfg.Temporal.TaskQueue = "tq-" + regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")
+	s.cfg = cfg
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s.env, err = app.Open(ctx, cfg, logger, getenv, false)
+	require.NoError(t, err)
+	t.Cleanup(s.env.Close)
+	require.NoError(t, worker.EnsureSearchAttributes(ctx, s.env.Temporal, cfg.Temporal.Namespace))
+	s.startWorker()
+	s.api = httptest.NewServer(api.NewRouter(*s.env.APIDeps()))
+	t.Cleanup(s.api.Close)
+	return s
+}
+
+func (s *stack) startWorker() {
+	acts, err := s.env.Activities()
+	require.NoError(s.t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopWork, s.workDone = cancel, make(chan error, 1)
+	go func() { s.workDone <- worker.Run(ctx, s.env.Temporal, s.cfg.Temporal.TaskQueue, acts) }()
+	s.t.Cleanup(s.stopWorker)
+}
+
+func (s *stack) stopWorker() {
+	if s.stopWork != nil {
+		s.stopWork()
+		<-s.workDone
+		s.stopWork = nil
+	}
+}
+
+// reply is an HTTP answer with its JSON body decoded.
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (s *stack) do(method, path, token string, body any) *reply {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		require.NoError(s.t, err)
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, s.api.URL+path, rd)
+	require.NoError(s.t, err)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := &reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if len(raw) > 0 {
+		require.NoError(s.t, json.Unmarshal(raw, &r.body), "body %s", raw)
+	}
+	if resp.StatusCode >= 400 {
+		require.Equal(s.t, "application/problem+json", resp.Header.Get("Content-Type"), "errors are problem details: %s", raw)
+		require.NotEmpty(s.t, r.body["code"], "errors carry a stable code: %s", raw)
+	}
+	require.NotEqual(s.t, http.StatusInternalServerError, resp.StatusCode, "never a 500: %s", raw)
+	return r
+}
+
+var codeRE = regexp.MustCompile(`\b(\d{6})\b`)
+
+// code waits for the next code mailed to an address, skipping other mail (the completion notice).
+func (s *stack) code(email string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for {
+		m, err := s.smtp.Wait(ctx, email)
+		require.NoError(s.t, err, "no code e-mailed to %s", email)
+		if got := codeRE.FindStringSubmatch(m.Text); got != nil && strings.Contains(m.Subject, "code") {
+			return got[1]
+		}
+	}
+}
+
+// start opens a sign-up and returns its id and session token.
+func (s *stack) start(email string) (string, string) {
+	s.t.Helper()
+	r := s.do("POST", "/v1/signups", "", map[string]any{"clientId": "partner-portal", "email": email, "uiLocales": "en-US"})
+	require.Equal(s.t, http.StatusCreated, r.status, r.raw)
+	require.Equal(s.t, "EmailVerification", r.body["status"])
+	id, tok := r.body["id"].(string), r.body["sessionToken"].(string)
+	require.NotContains(s.t, id, strings.Split(email, "@")[0], "no e-mail address in sign-up ids")
+	return id, tok
+}
+
+// verified runs a sign-up up to the attribute form.
+func (s *stack) verified(email string) (string, string, *reply) {
+	id, tok := s.start(email)
+	r := s.do("POST", "/v1/signups/"+id+"/email-verification", tok, map[string]any{"code": s.code(email)})
+	require.Equal(s.t, http.StatusOK, r.status, r.raw)
+	return id, tok, r
+}
+
+// connectorHandler answers the two endpoints with functions of the request claims.
+func connectorHandler(t *testing.T, status, validate func(claims map[string]any) (int, any)) http.Handler {
+	mux := http.NewServeMux()
+	serve := func(fn func(map[string]any) (int, any), needAuth bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if needAuth {
+				if u, p, ok := r.BasicAuth(); !ok || u != "apiconnector" || p != connPass {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+			}
+			var claims map[string]any
+			if err := json.NewDecoder(r.Body).Decode(&claims); err != nil {
+				t.Errorf("connector got bad JSON: %v", err)
+			}
+			code, body := fn(claims)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			switch b := body.(type) {
+			case string:
+				fmt.Fprint(w, b)
+			default:
+				_ = json.NewEncoder(w).Encode(b)
+			}
+		}
+	}
+	mux.HandleFunc("POST /status", serve(status, false))
+	mux.HandleFunc("POST /validate", serve(validate, true))
+	return mux
+}
+
+func cont(claims map[string]any) (int, any) {
+	return 200, map[string]any{"version": "1.0.0", "action": "Continue"}
+}
+
+var goodForm = map[string]any{"attributes": map[string]any{
+	"displayName": "Ann Smith", "postalCode": "12345", "CompanyName": "Fabrikam", "Seats": 3, "AcceptsTerms": true,
+}}
+
+// nextMail waits for the next e-mail to an address.
+func (s *stack) nextMail(email string) mailtest.Message {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	m, err := s.smtp.Wait(ctx, email)
+	require.NoError(s.t, err)
+	return m
+}
+
+// recordHistory writes the sign-up's history to workflows/testdata when SIGNUPFLOW_RECORD_HISTORY=1,
+// for the replay test that guards determinism.
+func (s *stack) recordHistory(id, name string) {
+	if os.Getenv("SIGNUPFLOW_RECORD_HISTORY") != "1" {
+		return
+	}
+	ctx := context.Background()
+	iter := s.env.Temporal.GetWorkflowHistory(ctx, id, "", false, 0)
+	hist := &historypb.History{}
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(s.t, err)
+		hist.Events = append(hist.Events, ev)
+	}
+	raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+	require.NoError(s.t, err)
+	require.NoError(s.t, os.WriteFile("../workflows/testdata/"+name, raw, 0o644))
+}
