@@ -129,17 +129,51 @@ type Duration time.Duration
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	var s string
 	if err := n.Decode(&s); err != nil {
-		return fmt.Errorf("line %d: want a duration like \"10s\" or \"24h\"", n.Line)
+		return &durationError{n.Line, n.Column, "want a duration like \"10s\" or \"24h\""}
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("line %d: bad duration %q (want e.g. \"10s\", \"24h\")", n.Line, s)
+		return &durationError{n.Line, n.Column, fmt.Sprintf("bad duration %q (want e.g. \"10s\", \"24h\")", s)}
 	}
 	if v < 0 {
-		return fmt.Errorf("line %d: negative duration %q", n.Line, s)
+		return &durationError{n.Line, n.Column, fmt.Sprintf("negative duration %q", s)}
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// durationError is a bad duration at a place in the file. The decoder cannot tell UnmarshalYAML which
+// key it is decoding, so Parse turns the place back into the key's name.
+type durationError struct {
+	line, column int
+	msg          string
+}
+
+func (e *durationError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+// keyAt returns the dotted key (e.g. "connectors[0].timeout") of the value node at line:column, or "".
+func keyAt(n *yaml.Node, path string, line, column int) string {
+	if n.Kind != yaml.DocumentNode && n.Line == line && n.Column == column {
+		return path
+	}
+	for i, c := range n.Content {
+		var p string
+		switch n.Kind {
+		case yaml.MappingNode:
+			if i%2 == 0 {
+				continue
+			}
+			p = strings.TrimPrefix(path+"."+n.Content[i-1].Value, ".")
+		case yaml.SequenceNode:
+			p = fmt.Sprintf("%s[%d]", path, i)
+		default:
+			p = path
+		}
+		if k := keyAt(c, p, line, column); k != "" {
+			return k
+		}
+	}
+	return ""
 }
 
 // Load reads, defaults, overrides from the environment (getenv; nil means os.Getenv) and validates a
@@ -168,6 +202,13 @@ func Parse(raw []byte, getenv func(string) string) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, errors.New("the file is empty")
+		}
+		var de *durationError
+		var root yaml.Node
+		if errors.As(err, &de) && yaml.Unmarshal(raw, &root) == nil {
+			if k := keyAt(&root, "", de.line, de.column); k != "" {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
 		}
 		return nil, cleanYAMLError(err)
 	}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -101,7 +102,15 @@ func (s *Snapshot) FromClaims(claims map[string]any) (values map[string]any, ign
 	for _, a := range s.Attributes {
 		byName[a.Name] = a
 	}
-	for name, v := range claims {
+	// Sorted, so that the result is deterministic (this runs in workflow code) and a prefixed claim
+	// wins over the same claim without the prefix.
+	names := make([]string, 0, len(claims))
+	for name := range claims {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := claims[name]
 		short := name
 		if strings.HasPrefix(name, prefix) {
 			short = strings.TrimPrefix(name, prefix)
@@ -111,8 +120,8 @@ func (s *Snapshot) FromClaims(claims map[string]any) (values map[string]any, ign
 			ignored = append(ignored, name)
 			continue
 		}
-		typed, _, fe := coerce(Attribute{Name: a.Name, Type: a.Type}, v)
-		if fe != nil || typed == nil {
+		typed, ok, fe := coerce(Attribute{Name: a.Name, Type: a.Type}, v)
+		if fe != nil || !ok {
 			ignored = append(ignored, name)
 			continue
 		}

@@ -94,13 +94,17 @@ func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool) map[st
 			}
 		}
 		validateAttributes(p, key+".attributes", f.Attributes)
-		for step, list := range map[string][]string{
-			"postFederationSignup":    f.Connectors.PostFederationSignup,
-			"postAttributeCollection": f.Connectors.PostAttributeCollection,
-		} {
-			for j, id := range list {
+		steps := []struct {
+			name string
+			ids  []string
+		}{
+			{"postFederationSignup", f.Connectors.PostFederationSignup},
+			{"postAttributeCollection", f.Connectors.PostAttributeCollection},
+		}
+		for _, step := range steps {
+			for j, id := range step.ids {
 				if !connectorIDs[id] {
-					p.add(fmt.Sprintf("%s.connectors.%s[%d]", key, step, j), "unknown connector id %q", id)
+					p.add(fmt.Sprintf("%s.connectors.%s[%d]", key, step.name, j), "unknown connector id %q", id)
 				}
 			}
 		}

@@ -93,6 +93,13 @@ local a = redis.call('HINCRBY', KEYS[1], 'a', 1)
 return {redis.call('HGET', KEYS[1], 'h'), a}
 `)
 
+// consumeScript deletes the code only if it is still the one just compared, so that of concurrent
+// right guesses exactly one wins and a code issued meanwhile survives. It returns 1 if it deleted.
+var consumeScript = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`)
+
 // Verify checks a code hash. A right code is consumed: it cannot be used twice.
 func (s *Store) Verify(ctx context.Context, signupID, codeHash string) (Outcome, int, error) {
 	k := s.key(signupID)
@@ -109,8 +116,12 @@ func (s *Store) Verify(ctx context.Context, signupID, codeHash string) (Outcome,
 		return Dead, 0, nil
 	}
 	if subtle.ConstantTimeCompare([]byte(stored), []byte(codeHash)) == 1 {
-		if err := s.Redis.Del(ctx, k).Err(); err != nil {
+		n, err := consumeScript.Run(ctx, s.Redis, []string{k}, stored).Int()
+		if err != nil {
 			return "", 0, fmt.Errorf("otp: consume: %w", err)
+		}
+		if n == 0 { // a concurrent Verify consumed it first, or a new code replaced it
+			return Expired, 0, nil
 		}
 		return OK, 0, nil
 	}

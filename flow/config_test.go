@@ -1,0 +1,270 @@
+package flow
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// noEnv is a getenv with nothing set, so tests never depend on the process environment.
+func noEnv(string) string { return "" }
+
+// env is a getenv backed by a map.
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+// minimalYAML is the smallest valid file: one application, one flow, one connector, nothing else set,
+// so that every default applies.
+const minimalYAML = `
+applications:
+  - {clientId: app, name: App, userFlow: f}
+connectors:
+  - {id: k, url: "https://connector.example/api"}
+userFlows:
+  - id: f
+    attributes:
+      - {name: displayName, required: true}
+    connectors:
+      postAttributeCollection: [k]
+`
+
+func parseExample(t *testing.T) *Config {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "examples", "signupflow.yaml"))
+	require.NoError(t, err)
+	cfg, err := Parse(raw, noEnv)
+	require.NoError(t, err)
+	return cfg
+}
+
+func TestParseExampleFile(t *testing.T) {
+	cfg := parseExample(t)
+
+	require.Equal(t, ":8080", cfg.Server.Listen)
+	require.Equal(t, "b2c-extensions-app", cfg.ExtensionsAppID)
+	require.Equal(t, "extension_b2cextensionsapp_", cfg.ExtensionPrefix())
+
+	app := cfg.Application("partner-portal")
+	require.NotNil(t, app)
+	require.Equal(t, "partner-signup", app.UserFlow)
+	require.Equal(t, []string{"http://localhost:3000/callback"}, app.RedirectURIs)
+	require.Nil(t, cfg.Application("nope"))
+
+	validate := cfg.Connector("validate-partner")
+	require.NotNil(t, validate)
+	require.Equal(t, 5*time.Second, time.Duration(validate.Timeout))
+	require.Equal(t, 1, *validate.Retries)
+	require.Equal(t, "basic", validate.Auth.Type)
+	require.Equal(t, "VALIDATE_PASSWORD", validate.Auth.PasswordEnv)
+
+	// check-status sets only id, url and auth: the defaults fill the rest.
+	status := cfg.Connector("check-status")
+	require.NotNil(t, status)
+	require.Equal(t, DefaultConnectorTimeout, time.Duration(status.Timeout))
+	require.Equal(t, 10*time.Second, time.Duration(status.Timeout))
+	require.NotNil(t, status.Retries)
+	require.Equal(t, 1, *status.Retries)
+	require.Equal(t, OnErrorBlock, status.OnError)
+
+	f := cfg.UserFlow("partner-signup")
+	require.NotNil(t, f)
+	require.Equal(t, 24*time.Hour, time.Duration(f.StepTimeout))
+	require.Equal(t, []string{"check-status"}, f.Connectors.PostFederationSignup)
+	require.Equal(t, []string{"validate-partner"}, f.Connectors.PostAttributeCollection)
+	require.Equal(t, 50, f.Limits.SignupsPerDomainPerDay)
+	require.Len(t, f.Attributes, 8)
+	// Attributes without a type default to string.
+	require.Equal(t, TypeString, f.Attributes[0].Type)
+	require.Equal(t, TypeInt, f.Attributes[6].Type)
+	require.Equal(t, TypeBoolean, f.Attributes[7].Type)
+	require.Equal(t, "^[0-9]{5}$", f.Attributes[2].Pattern)
+	require.Equal(t, 100, *f.Attributes[4].MaxLength)
+}
+
+func TestParseDefaults(t *testing.T) {
+	cfg, err := Parse([]byte(minimalYAML), noEnv)
+	require.NoError(t, err)
+
+	require.Equal(t, ":8080", cfg.Server.Listen)
+	require.Equal(t, "http://localhost:8080", cfg.Server.PublicURL)
+	require.Equal(t, 30, cfg.Server.StartsPerMinutePerIP)
+	require.Equal(t, "SIGNUPFLOW_SECRET", cfg.Server.SecretEnv)
+	require.Equal(t, "localhost:7233", cfg.Temporal.Address)
+	require.Equal(t, "default", cfg.Temporal.Namespace)
+	require.Equal(t, "signupflow", cfg.Temporal.TaskQueue)
+	require.Equal(t, "redis://localhost:6379/0", cfg.Redis.URL)
+	require.Equal(t, "log", cfg.Email.SMTP)
+	require.Equal(t, "SIGNUPFLOW_ADMIN_TOKEN", cfg.Admin.TokenEnv)
+
+	k := cfg.Connector("k")
+	require.Equal(t, 10*time.Second, time.Duration(k.Timeout))
+	require.Equal(t, 1, *k.Retries)
+	require.Equal(t, "block", k.OnError)
+	require.Equal(t, "none", k.Auth.Type)
+
+	f := cfg.UserFlow("f")
+	require.Equal(t, 24*time.Hour, time.Duration(f.StepTimeout))
+	require.Equal(t, []string{IdentityEmailOTP}, f.IdentityProviders)
+	require.Equal(t, "none", f.Approval.Mode)
+	require.Equal(t, TypeString, f.Attributes[0].Type)
+}
+
+func TestParseKeepsExplicitZeroRetries(t *testing.T) {
+	// retries: 0 means "no extra attempt", which is not the same as absent (default 1).
+	yml := strings.Replace(minimalYAML, `{id: k, url: "https://connector.example/api"}`,
+		`{id: k, url: "https://connector.example/api", retries: 0, onError: continue, timeout: 20s}`, 1)
+	cfg, err := Parse([]byte(yml), noEnv)
+	require.NoError(t, err)
+	k := cfg.Connector("k")
+	require.Equal(t, 0, *k.Retries)
+	require.Equal(t, OnErrorContinue, k.OnError)
+	require.Equal(t, MaxConnectorTimeout, time.Duration(k.Timeout))
+}
+
+func TestParseEnvironmentOverrides(t *testing.T) {
+	getenv := env(map[string]string{
+		"TEMPORAL_ADDRESS":   "temporal.internal:7233",
+		"TEMPORAL_NAMESPACE": "signups",
+		"REDIS_URL":          "redis://cache:6379/2",
+		"SMTP_URL":           "smtp://mail:25",
+		"SIGNUPFLOW_LISTEN":  " :9090 ",
+	})
+	raw, err := os.ReadFile(filepath.Join("..", "examples", "signupflow.yaml"))
+	require.NoError(t, err)
+	cfg, err := Parse(raw, getenv)
+	require.NoError(t, err)
+
+	require.Equal(t, "temporal.internal:7233", cfg.Temporal.Address)
+	require.Equal(t, "signups", cfg.Temporal.Namespace)
+	require.Equal(t, "redis://cache:6379/2", cfg.Redis.URL)
+	require.Equal(t, "smtp://mail:25", cfg.Email.SMTP)
+	require.Equal(t, ":9090", cfg.Server.Listen, "values are trimmed")
+	// Not overridable: stays as in the file.
+	require.Equal(t, "signupflow", cfg.Temporal.TaskQueue)
+
+	// Blank variables do not override.
+	cfg, err = Parse(raw, env(map[string]string{"REDIS_URL": "  "}))
+	require.NoError(t, err)
+	require.Equal(t, "redis://localhost:6379/0", cfg.Redis.URL)
+}
+
+func TestParseRefusals(t *testing.T) {
+	replace := func(old, new string) string {
+		if !strings.Contains(minimalYAML, old) {
+			panic("test setup: " + old + " not in minimalYAML")
+		}
+		return strings.Replace(minimalYAML, old, new, 1)
+	}
+	const connector = `{id: k, url: "https://connector.example/api"}`
+	tests := []struct {
+		name string
+		yml  string
+		want []string // every fragment must appear in the error
+	}{
+		{"unknown key", replace("  - id: f\n", "  - id: f\n    stepTimout: 1h\n"),
+			[]string{"line 8", "field stepTimout not found in UserFlow"}},
+		{"unknown connector in flow", replace("postAttributeCollection: [k]", "postAttributeCollection: [k, nope]"),
+			[]string{"userFlows[0].connectors.postAttributeCollection[1]", `unknown connector id "nope"`}},
+		{"bad duration", replace("  - id: f\n", "  - id: f\n    stepTimeout: 5 seconds\n"),
+			[]string{"userFlows[0].stepTimeout", `bad duration "5 seconds"`}},
+		{"bad connector duration", replace(connector, `{id: k, url: "https://connector.example/api", timeout: soon}`),
+			[]string{"connectors[0].timeout", `bad duration "soon"`}},
+		{"duration not a string", replace(connector, `{id: k, url: "https://connector.example/api", timeout: {s: 5}}`),
+			[]string{"connectors[0].timeout", "want a duration"}},
+		{"negative duration", replace("  - id: f\n", "  - id: f\n    stepTimeout: -1h\n"),
+			[]string{"userFlows[0].stepTimeout", `negative duration "-1h"`}},
+		{"step timeout under a minute", replace("  - id: f\n", "  - id: f\n    stepTimeout: 30s\n"),
+			[]string{"userFlows[0].stepTimeout", "shorter than the minimum of 1m"}},
+		{"timeout over 20s", replace(connector, `{id: k, url: "https://connector.example/api", timeout: 21s}`),
+			[]string{"connectors[0].timeout", "21s exceeds the maximum of 20s"}},
+		{"bad regex", replace("{name: displayName, required: true}", `{name: displayName, pattern: "^(a"}`),
+			[]string{"userFlows[0].attributes[0].pattern", "bad regular expression"}},
+		{"duplicate connector id", replace(connector, connector+"\n  - "+connector),
+			[]string{"connectors[1].id", `duplicate id "k"`}},
+		{"duplicate flow id", minimalYAML + "  - {id: f}\n",
+			[]string{"userFlows[1].id", `duplicate id "f"`}},
+		{"duplicate clientId", replace("  - {clientId: app, name: App, userFlow: f}",
+			"  - {clientId: app, name: App, userFlow: f}\n  - {clientId: app, name: Again, userFlow: f}"),
+			[]string{"applications[1].clientId", `duplicate id "app"`}},
+		{"application names unknown flow", replace("userFlow: f}", "userFlow: g}"),
+			[]string{"applications[0].userFlow", `unknown user flow "g"`}},
+		{"basic auth without passwordEnv", replace(connector, `{id: k, url: "https://connector.example/api", auth: {type: basic, username: u}}`),
+			[]string{"connectors[0].auth", "passwordEnv is required for auth type basic"}},
+		{"unknown attribute type", replace("{name: displayName, required: true}", "{name: displayName, type: float}"),
+			[]string{"userFlows[0].attributes[0].type", `"float" is not one of string, int, boolean`}},
+		{"non-builtin without custom", replace("{name: displayName, required: true}", "{name: Company}"),
+			[]string{"userFlows[0].attributes[0].name", `"Company" is not a built-in attribute`, "custom: true"}},
+		{"minLength on int", replace("{name: displayName, required: true}", "{name: Seats, custom: true, type: int, minLength: 1}"),
+			[]string{"userFlows[0].attributes[0]", "minLength, maxLength and pattern apply only to type string"}},
+		{"retries out of range", replace(connector, `{id: k, url: "https://connector.example/api", retries: 6}`),
+			[]string{"connectors[0].retries", "6 is out of range"}},
+		{"bad onError", replace(connector, `{id: k, url: "https://connector.example/api", onError: ignore}`),
+			[]string{"connectors[0].onError", `"ignore" is not one of block, continue`}},
+		{"empty file", "", []string{"empty"}},
+		{"comments only", "# nothing yet\n", []string{"empty"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tt.yml), noEnv)
+			require.Error(t, err)
+			require.Nil(t, cfg)
+			t.Log(err)
+			for _, w := range tt.want {
+				require.Contains(t, err.Error(), w)
+			}
+		})
+	}
+}
+
+func TestParseReportsEveryProblem(t *testing.T) {
+	yml := strings.Replace(minimalYAML, `{id: k, url: "https://connector.example/api"}`,
+		`{id: k, url: "ftp://x", timeout: 30s}`, 1)
+	yml = strings.Replace(yml, "userFlow: f}", "userFlow: g}", 1)
+	_, err := Parse([]byte(yml), noEnv)
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 3, err.Error())
+	require.Contains(t, err.Error(), "connectors[0].url")
+	require.Contains(t, err.Error(), "connectors[0].timeout")
+	require.Contains(t, err.Error(), "applications[0].userFlow")
+}
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+
+	good := filepath.Join(dir, "good.yaml")
+	require.NoError(t, os.WriteFile(good, []byte(minimalYAML), 0o600))
+	cfg, err := Load(good, noEnv)
+	require.NoError(t, err)
+	require.Equal(t, good, cfg.Path)
+
+	bad := filepath.Join(dir, "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte(strings.Replace(minimalYAML, "userFlow: f}", "userFlow: g}", 1)), 0o600))
+	_, err = Load(bad, noEnv)
+	require.Error(t, err)
+	require.True(t, strings.HasPrefix(err.Error(), bad+": "), err.Error())
+	require.Contains(t, err.Error(), "applications[0].userFlow")
+
+	empty := filepath.Join(dir, "empty.yaml")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	_, err = Load(empty, noEnv)
+	require.EqualError(t, err, empty+": the file is empty")
+
+	missing := filepath.Join(dir, "missing.yaml")
+	_, err = Load(missing, noEnv)
+	require.Error(t, err)
+	require.Contains(t, err.Error(), missing)
+}
+
+func TestLoadUsesGetenv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(minimalYAML), 0o600))
+	cfg, err := Load(path, env(map[string]string{"TEMPORAL_NAMESPACE": "prod"}))
+	require.NoError(t, err)
+	require.Equal(t, "prod", cfg.Temporal.Namespace)
+}

@@ -1,0 +1,307 @@
+package otp
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/signupflow/signupflow/internal/testredis"
+)
+
+var testKey = []byte("test-server-key")
+
+func newStore(t *testing.T) (*Store, *testredis.Server) {
+	t.Helper()
+	s := testredis.Start(t)
+	return &Store{Redis: s.Client, Key: testKey, Prefix: "test:"}, s
+}
+
+// wrongCode returns a code that is not code.
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "000001"
+	}
+	return "000000"
+}
+
+func TestNewCode(t *testing.T) {
+	six := regexp.MustCompile(`^[0-9]{6}$`)
+	seen := map[string]bool{}
+	for i := 0; i < 200; i++ {
+		c, err := NewCode()
+		require.NoError(t, err)
+		require.Regexp(t, six, c)
+		seen[c] = true
+	}
+	// 200 draws from a million: a repeat is rare, many repeats mean the source is not random.
+	require.GreaterOrEqual(t, len(seen), 195)
+}
+
+func TestHashCode(t *testing.T) {
+	h := HashCode(testKey, "signup-1", "123456")
+	require.Regexp(t, `^[0-9a-f]{64}$`, h)
+	require.NotContains(t, h, "123456")
+	require.Equal(t, h, HashCode(testKey, "signup-1", "123456"), "deterministic")
+	require.NotEqual(t, h, HashCode([]byte("other-key"), "signup-1", "123456"), "depends on the key")
+	require.NotEqual(t, h, HashCode(testKey, "signup-2", "123456"), "depends on the sign-up")
+	require.NotEqual(t, h, HashCode(testKey, "signup-1", "123457"), "depends on the code")
+	// The separator keeps the sign-up id and the code apart.
+	require.NotEqual(t, HashCode(testKey, "ab", "c"), HashCode(testKey, "a", "bc"))
+}
+
+func TestIssueVerifyRightCodeOnce(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+	require.Regexp(t, `^[0-9]{6}$`, code)
+
+	out, left, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, OK, out)
+	require.Equal(t, 0, left)
+
+	// Consumed: the same code again finds no live code.
+	out, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, Expired, out)
+}
+
+func TestVerifyIsPerSignup(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+
+	out, _, err := st.Verify(ctx, "never-issued", HashCode(testKey, "never-issued", code))
+	require.NoError(t, err)
+	require.Equal(t, Expired, out)
+
+	// A hash made for another sign-up (or with another key) does not open this one.
+	out, left, err := st.Verify(ctx, "s1", HashCode(testKey, "s2", code))
+	require.NoError(t, err)
+	require.Equal(t, Wrong, out)
+	require.Equal(t, 4, left)
+	out, _, err = st.Verify(ctx, "s1", HashCode([]byte("other"), "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, Wrong, out)
+	out, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, OK, out)
+}
+
+func TestWrongCodesThenDead(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+	bad := HashCode(testKey, "s1", wrongCode(code))
+
+	for _, want := range []int{4, 3, 2, 1} {
+		out, left, err := st.Verify(ctx, "s1", bad)
+		require.NoError(t, err)
+		require.Equal(t, Wrong, out)
+		require.Equal(t, want, left)
+	}
+	out, left, err := st.Verify(ctx, "s1", bad)
+	require.NoError(t, err)
+	require.Equal(t, Dead, out, "the 5th wrong code kills it")
+	require.Equal(t, 0, left)
+
+	// Dead stays dead, even for the right code.
+	out, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, Dead, out)
+}
+
+func TestRightCodeOnLastAttempt(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+	bad := HashCode(testKey, "s1", wrongCode(code))
+	for i := 0; i < MaxAttempts-1; i++ {
+		out, _, err := st.Verify(ctx, "s1", bad)
+		require.NoError(t, err)
+		require.Equal(t, Wrong, out)
+	}
+	out, _, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, OK, out, "the 5th attempt is still an attempt")
+}
+
+func TestIssueSetsTTL(t *testing.T) {
+	st, srv := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+
+	ttl, err := srv.Client.TTL(ctx, "test:otp:s1").Result()
+	require.NoError(t, err)
+	require.Greater(t, ttl, CodeTTL-time.Minute)
+	require.LessOrEqual(t, ttl, CodeTTL)
+	require.Equal(t, 10*time.Minute, CodeTTL)
+
+	// A wrong attempt keeps the deadline (it does not make the key live forever).
+	_, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", wrongCode(code)))
+	require.NoError(t, err)
+	ttl, err = srv.Client.TTL(ctx, "test:otp:s1").Result()
+	require.NoError(t, err)
+	require.Greater(t, ttl, time.Duration(0))
+	require.LessOrEqual(t, ttl, CodeTTL)
+
+	// Once the TTL runs out, the right code is expired.
+	require.NoError(t, srv.Client.PExpire(ctx, "test:otp:s1", time.Millisecond).Err())
+	time.Sleep(20 * time.Millisecond)
+	out, _, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, Expired, out)
+}
+
+func TestIssueReplacesCodeAndAttempts(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	old, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+	bad := HashCode(testKey, "s1", wrongCode(old))
+	for i := 0; i < MaxAttempts; i++ {
+		_, _, err := st.Verify(ctx, "s1", bad)
+		require.NoError(t, err)
+	}
+	out, _, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", old))
+	require.NoError(t, err)
+	require.Equal(t, Dead, out)
+
+	var code string
+	for code == "" || code == old { // a new code equal to the old one (1 in a million) proves nothing
+		code, err = st.Issue(ctx, "s1")
+		require.NoError(t, err)
+	}
+	out, left, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", old))
+	require.NoError(t, err)
+	require.Equal(t, Wrong, out, "the old code no longer works")
+	require.Equal(t, 4, left, "attempts were reset")
+
+	out, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, OK, out)
+}
+
+func verifyConcurrently(t *testing.T, st *Store, signupID, hash string, n int) map[Outcome]int {
+	t.Helper()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	counts := map[Outcome]int{}
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out, _, err := st.Verify(context.Background(), signupID, hash)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				counts["error: "+Outcome(err.Error())]++
+				return
+			}
+			counts[out]++
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return counts
+}
+
+func TestConcurrentWrongCodesStayWithinMaxAttempts(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+
+	counts := verifyConcurrently(t, st, "s1", HashCode(testKey, "s1", wrongCode(code)), 20)
+	require.LessOrEqual(t, counts[Wrong], MaxAttempts, "%v", counts)
+	// Exactly: attempts 1-4 are Wrong, the 5th and every later one is Dead.
+	require.Equal(t, map[Outcome]int{Wrong: MaxAttempts - 1, Dead: 20 - (MaxAttempts - 1)}, counts)
+
+	out, _, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	require.NoError(t, err)
+	require.Equal(t, Dead, out)
+}
+
+func TestConcurrentRightCodeIsUsedOnce(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	for round := 0; round < 20; round++ {
+		code, err := st.Issue(ctx, "s1")
+		require.NoError(t, err)
+		counts := verifyConcurrently(t, st, "s1", HashCode(testKey, "s1", code), 5)
+		require.Equal(t, 1, counts[OK], "round %d: %v", round, counts)
+		require.Equal(t, 4, counts[Expired], "round %d: %v", round, counts)
+	}
+}
+
+func TestRedisNeverHoldsThePlainCode(t *testing.T) {
+	st, srv := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+
+	keys, err := srv.Client.Keys(ctx, "*").Result()
+	require.NoError(t, err)
+	require.Equal(t, []string{"test:otp:s1"}, keys)
+	fields, err := srv.Client.HGetAll(ctx, "test:otp:s1").Result()
+	require.NoError(t, err)
+	require.Equal(t, HashCode(testKey, "s1", code), fields["h"])
+	require.Equal(t, "0", fields["a"])
+	for f, v := range fields {
+		require.NotContains(t, f, code)
+		require.NotContains(t, v, code)
+	}
+	// Also after a failed attempt.
+	_, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", wrongCode(code)))
+	require.NoError(t, err)
+	fields, err = srv.Client.HGetAll(ctx, "test:otp:s1").Result()
+	require.NoError(t, err)
+	require.Equal(t, "1", fields["a"])
+	for f, v := range fields {
+		require.NotContains(t, f, code)
+		require.NotContains(t, v, code)
+	}
+}
+
+func TestNewToken(t *testing.T) {
+	urlSafe := regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+	seen := map[string]bool{}
+	for i := 0; i < 100; i++ {
+		tok, err := NewToken()
+		require.NoError(t, err)
+		require.Regexp(t, urlSafe, tok)
+		require.False(t, seen[tok], "duplicate token")
+		seen[tok] = true
+	}
+}
+
+func TestHashTokenAndEqualHash(t *testing.T) {
+	tok, err := NewToken()
+	require.NoError(t, err)
+	h := HashToken(tok)
+	require.Regexp(t, `^[0-9a-f]{64}$`, h)
+	require.False(t, strings.Contains(h, tok))
+	require.Equal(t, h, HashToken(tok))
+	other, err := NewToken()
+	require.NoError(t, err)
+	require.NotEqual(t, h, HashToken(other))
+
+	require.True(t, EqualHash(h, HashToken(tok)))
+	require.False(t, EqualHash(h, HashToken(other)))
+	require.False(t, EqualHash(h, h[:63]))
+	require.False(t, EqualHash("", ""), "an empty hash never matches")
+	require.False(t, EqualHash("", h))
+	require.False(t, EqualHash(h, ""))
+}
