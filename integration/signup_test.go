@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -80,6 +81,30 @@ func TestSignupEndToEnd(t *testing.T) {
 	require.Equal(t, "wrong_state", again.body["code"])
 
 	s.recordHistory(id, "signup_completed.json")
+
+	logs := strings.ToLower(s.logs.String())
+	require.Contains(t, logs, "account provisioned", "the logs are captured")
+	require.NotContains(t, logs, "ann.smith", "no e-mail address in logs")
+	require.NotContains(t, logs, tok, "no session token in logs")
+	require.NotContains(t, logs, connPass, "no connector secret in logs")
+
+	require.Equal(t, http.StatusOK, s.do("GET", "/healthz", "", nil).status)
+	ready := s.do("GET", "/readyz", "", nil)
+	require.Equal(t, http.StatusOK, ready.status, ready.raw)
+	require.Equal(t, map[string]any{"temporal": "ok", "redis": "ok"}, ready.body["checks"])
+}
+
+func TestReadyzNamesTheMissingDependency(t *testing.T) {
+	s := newStack(t, connectorHandler(t, cont, cont), nil)
+	_ = s.redis.Client.Shutdown(context.Background()).Err() // the server closes the connection as it stops
+	r := s.do("GET", "/readyz", "", nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.status, r.raw)
+	require.Equal(t, "unreachable", r.body["checks"].(map[string]any)["redis"])
+	require.Equal(t, http.StatusOK, s.do("GET", "/healthz", "", nil).status)
+	// Starting a sign-up without Redis (rate limits) fails closed with a clear, retryable problem.
+	st := s.do("POST", "/v1/signups", "", map[string]any{"clientId": "partner-portal", "email": "kim@fabrikam.com"})
+	require.Equal(t, http.StatusServiceUnavailable, st.status, st.raw)
+	require.NotEmpty(t, st.header.Get("Retry-After"))
 }
 
 func TestExistingAccountIsRevealedOnlyAfterVerification(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,6 +79,25 @@ type stack struct {
 	stopWork  context.CancelFunc
 	workDone  chan error
 	connector *httptest.Server
+	logs      *syncBuffer
+}
+
+// syncBuffer collects the process's logs so that tests can check what they reveal.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // newStack starts everything; handler serves the connectors (/status, /validate).
@@ -101,10 +121,12 @@ func newStack(t *testing.T, handler http.Handler, edit func(string) string) *sta
 	require.NoError(t, err)
 	cfg.Temporal.TaskQueue = "tq-" + regexp.MustCompile(`[^A-Za-z0-9]+`).ReplaceAllString(t.Name(), "-")
 	s.cfg = cfg
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s.logs = &syncBuffer{}
+	var out io.Writer = s.logs
 	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		out = io.MultiWriter(s.logs, os.Stderr)
 	}
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	s.env, err = app.Open(ctx, cfg, logger, getenv, false)

@@ -12,7 +12,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/big"
 	"time"
@@ -151,6 +150,3 @@ func HashToken(token string) string {
 func EqualHash(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
-
-// ErrNoKey is returned when no server key is configured.
-var ErrNoKey = errors.New("otp: no server key")

@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
 )
 
@@ -162,7 +163,7 @@ func SignupID(flowID, email string) string {
 }
 
 // NormalizeEmail is the form in which addresses are compared.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+func NormalizeEmail(email string) string { return directory.NormalizeEmail(email) }
 
 // EmailDomain is the part after the @, lower-cased.
 func EmailDomain(email string) string {
