@@ -3,18 +3,30 @@ GO            ?= go
 TEMPORAL_CLI  ?= v1.5.1
 BIN           := $(CURDIR)/bin
 
-.PHONY: all build run test test-unit vet fmt bench fuzz clean
+.PHONY: all build check-go run test test-unit vet fmt bench fuzz clean
 
 all: build
 
-build:
+build: check-go
 	$(GO) build -o $(BIN)/signupflow ./cmd/signupflow
 	$(GO) build -o $(BIN)/example-connector ./cmd/example-connector
 
-$(BIN)/temporal:
-	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI)
+check-go:
+	@command -v $(GO) >/dev/null 2>&1 || { echo "make: Go is needed (go.mod wants $$(sed -n 's/^go //p' go.mod)): https://go.dev/dl/" >&2; exit 1; }
 
-run: build $(BIN)/temporal
+# The pinned temporal CLI (dev server + Web UI), installed from the Go module proxy into ./bin. The stamp
+# names the version, so changing TEMPORAL_CLI installs that version; an existing binary of the right
+# version is kept. The first build takes several minutes.
+TEMPORAL_STAMP := $(BIN)/.temporal-$(TEMPORAL_CLI)
+$(TEMPORAL_STAMP): | check-go
+	@mkdir -p $(BIN)
+	@if $(GO) version -m $(BIN)/temporal 2>/dev/null | grep -q "^[[:space:]]*mod[[:space:]]*github.com/temporalio/cli[[:space:]]*$(TEMPORAL_CLI)[[:space:]]"; then :; else \
+	  echo "make: installing the temporal CLI $(TEMPORAL_CLI) into $(BIN) (the first build takes several minutes)"; \
+	  GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI); fi
+	@touch $@
+
+# Temporal dev server, redis-server, example connector and signupflow serve; Ctrl-C stops them all.
+run: build $(TEMPORAL_STAMP)
 	./scripts/run.sh
 
 # Unit and integration tests: real Temporal (temporaltest), a real redis-server per test, real HTTP.

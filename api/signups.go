@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -93,13 +94,15 @@ func (s *server) startSignup(c *gin.Context) {
 	writeJSON(c, http.StatusCreated, startResponse{ID: id, SessionToken: token, Status: res.Status})
 }
 
-// startOrAttach starts the workflow unless one is running, then opens the session on it. If the
-// running one ends between the two calls, it starts a fresh one once.
+// startOrAttach starts the workflow unless one is running, then opens the session on it. A run that
+// has ended but is still closing (sending the completion e-mail) refuses new sessions: wait for it to
+// close, then start a fresh run.
 func (s *server) startOrAttach(ctx context.Context, id, email string, snap *flow.Snapshot, sess *workflows.SessionInput) (*workflows.StepResult, error) {
 	var res workflows.StepResult
 	var err error
-	for attempt := 0; attempt < 2; attempt++ {
-		_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	for attempt := 0; attempt < 3; attempt++ {
+		var run client.WorkflowRun
+		run, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID:                       id,
 			TaskQueue:                s.Config.Temporal.TaskQueue,
 			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
@@ -115,9 +118,17 @@ func (s *server) startOrAttach(ctx context.Context, id, email string, snap *flow
 		}
 		err = s.update(ctx, id, workflows.UpdateSession, sess, &res)
 		var nf *serviceerror.NotFound
-		if !errors.As(err, &nf) {
-			break
+		var ae *temporal.ApplicationError
+		switch {
+		case errors.As(err, &nf):
+			continue // closed between the two calls
+		case errors.As(err, &ae) && ae.Type() == workflows.ErrWrongState:
+			wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			_ = run.Get(wctx, nil) // its outcome does not matter, only that it closed
+			cancel()
+			continue
 		}
+		break
 	}
 	if err != nil {
 		return nil, err

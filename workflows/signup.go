@@ -352,9 +352,10 @@ func (w *signup) provision(ctx workflow.Context) (*StepResult, error) {
 	}
 	w.accountID = res.AccountID
 	w.logger.Info("sign-up completed", "accountId", res.AccountID)
+	// Short: the run stays open until this is done, and a new start for the address waits for that.
 	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+		StartToCloseTimeout: 15 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
 	})
 	w.notifying = true
 	workflow.Go(ctx, func(gctx workflow.Context) {
