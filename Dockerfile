@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 #
 # signupflow container image: one static binary, three subcommands
-# (serve = api + worker in one process, api, worker). docker-compose.yml runs
-# the same image twice, as signupflow-api and signupflow-worker.
+# (serve = api + worker in one process, api, worker), plus the example API
+# connector (/usr/local/bin/example-connector). docker-compose.yml runs the
+# same image as signupflow-api, signupflow-worker and, with its entrypoint
+# overridden, example-connector.
 
 # ---- build ------------------------------------------------------------------
 # go.mod asks for go 1.26.8. The golang images set GOTOOLCHAIN=local, so a
@@ -19,16 +21,18 @@ RUN go mod download
 
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -ldflags="-s -w" -o /out/signupflow ./cmd/signupflow
+    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/signupflow ./cmd/example-connector
 
 # ---- runtime ----------------------------------------------------------------
 # distroless/static: no shell, no package manager, CA certificates and tzdata
 # included, runs as uid/gid 65532 (nonroot). Nothing in signupflow needs cgo.
 FROM gcr.io/distroless/static-debian12:nonroot
 
-COPY --from=build /out/signupflow /usr/local/bin/signupflow
-# Default config baked in; docker-compose.yml bind-mounts the same path
-# read-only so edits to examples/signupflow.yaml need no rebuild.
+COPY --from=build /out/signupflow /out/example-connector /usr/local/bin/
+# Default config baked in (its connectors point at 127.0.0.1:7071, as for
+# `make run`). docker-compose.yml bind-mounts deploy/signupflow.compose.yaml
+# read-only over the same path; its connectors call the example-connector
+# service.
 COPY examples/signupflow.yaml /etc/signupflow/signupflow.yaml
 
 USER nonroot:nonroot

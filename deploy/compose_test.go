@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +17,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/distribution/reference"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 // These tests load ../docker-compose.yml with compose-go, the loader behind
@@ -24,7 +29,7 @@ import (
 
 var requiredServices = []string{
 	"postgresql", "temporal-admin-tools", "temporal-create-namespace", "temporal",
-	"temporal-ui", "redis", "mailpit", "signupflow-api", "signupflow-worker",
+	"temporal-ui", "redis", "mailpit", "example-connector", "signupflow-api", "signupflow-worker",
 }
 
 // requiredSecrets have no defaults in docker-compose.yml on purpose.
@@ -32,7 +37,10 @@ var requiredSecrets = []string{"SIGNUPFLOW_ADMIN_TOKEN", "SIGNUPFLOW_SECRET", "V
 
 const (
 	configMountTarget = "/etc/signupflow/signupflow.yaml"
-	configMountSource = "examples/signupflow.yaml" // relative to the repository root
+	configMountSource = "deploy/signupflow.compose.yaml" // relative to the repository root
+	// exampleConfig is the `make run` configuration that configMountSource
+	// adapts to the compose network.
+	exampleConfig = "examples/signupflow.yaml"
 )
 
 // testEnv is the only environment the compose file is interpolated with.
@@ -201,13 +209,156 @@ func TestComposeTopology(t *testing.T) {
 			t.Errorf("%s: config mount %s %s (read-only %v), want a read-only bind of %s", s.Name, m.Type, m.Source, m.ReadOnly, src)
 		}
 	}
-	switch fi, err := os.Stat(src); {
-	case errors.Is(err, os.ErrNotExist):
-		t.Logf("%s does not exist yet; skipping the config file check", configMountSource)
-	case err != nil:
+	if fi, err := os.Stat(src); err != nil {
 		t.Error(err)
-	case !fi.Mode().IsRegular():
+	} else if !fi.Mode().IsRegular() {
 		t.Errorf("%s is not a regular file", src)
+	}
+
+	// The example connector: same image (no second build), its own
+	// entrypoint, listening on all interfaces of its container, and the
+	// worker's VALIDATE_PASSWORD.
+	ec := svc["example-connector"]
+	if ec.Image != api.Image || ec.Build != nil {
+		t.Errorf("example-connector: image %q (build %v), want %q without a build of its own", ec.Image, ec.Build != nil, api.Image)
+	}
+	if want := []string{"/usr/local/bin/example-connector"}; !slices.Equal(ec.Entrypoint, want) {
+		t.Errorf("example-connector: entrypoint %q, want %q", ec.Entrypoint, want)
+	}
+	if host, _, err := net.SplitHostPort(argAfter(ec.Command, "--listen")); err != nil || (host != "" && host != "0.0.0.0" && host != "::") {
+		t.Errorf("example-connector: command %q, want --listen on all interfaces (e.g. 0.0.0.0:7071)", ec.Command)
+	}
+	if got, want := envValue(ec, "VALIDATE_PASSWORD"), envValue(worker, "VALIDATE_PASSWORD"); got == "" || got != want {
+		t.Errorf("example-connector: VALIDATE_PASSWORD %q, worker %q; want the same, non-empty value", got, want)
+	}
+	if _, ok := worker.DependsOn["example-connector"]; !ok {
+		t.Errorf("signupflow-worker does not depend on example-connector")
+	}
+}
+
+func envValue(s types.ServiceConfig, name string) string {
+	if v := s.Environment[name]; v != nil {
+		return *v
+	}
+	return ""
+}
+
+// loadConfig parses a signupflow configuration as the binary does, with an
+// empty environment: what the file itself says.
+func loadConfig(t *testing.T, path string) *flow.Config {
+	t.Helper()
+	cfg, err := flow.Load(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// serviceHosts maps every name a container of p is reachable by on the
+// compose network (service name, hostname, container_name, network aliases)
+// to its service.
+func serviceHosts(p *types.Project) map[string]string {
+	hosts := map[string]string{}
+	for name, s := range p.Services {
+		hosts[name] = name
+		for _, h := range []string{s.Hostname, s.ContainerName} {
+			if h != "" {
+				hosts[h] = name
+			}
+		}
+		for _, n := range s.Networks {
+			if n != nil {
+				for _, a := range n.Aliases {
+					hosts[a] = name
+				}
+			}
+		}
+	}
+	return hosts
+}
+
+// connectorHostErrors reports each connector of cfg whose URL host is not a
+// service of p, so that its calls from inside a container would fail; and
+// each whose port is not the one the service listens on (--listen), where it
+// says.
+func connectorHostErrors(cfg *flow.Config, p *types.Project) []error {
+	hosts := serviceHosts(p)
+	var errs []error
+	for _, k := range cfg.Connectors {
+		u, err := url.Parse(k.URL)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("connector %q: %v", k.ID, err))
+			continue
+		}
+		name, ok := hosts[u.Hostname()]
+		if !ok {
+			errs = append(errs, fmt.Errorf("connector %q: host %q of %s is not a compose service", k.ID, u.Hostname(), k.URL))
+			continue
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		if listen := argAfter(p.Services[name].Command, "--listen"); listen != "" {
+			if _, lport, err := net.SplitHostPort(listen); err == nil && lport != port {
+				errs = append(errs, fmt.Errorf("connector %q: %s uses port %s, but service %q listens on %s", k.ID, k.URL, port, name, listen))
+			}
+		}
+	}
+	return errs
+}
+
+// TestComposeConfigConnectorsReachServices: every connector the mounted
+// configuration calls is a service of the compose project. A loopback URL
+// (as in examples/signupflow.yaml, for `make run`) would reach the calling
+// container itself and block every sign-up.
+func TestComposeConfigConnectorsReachServices(t *testing.T) {
+	root := repoRoot(t)
+	p := loadRepoProject(t)
+	cfg := loadConfig(t, filepath.Join(root, configMountSource))
+	if len(cfg.Connectors) == 0 {
+		t.Fatalf("%s declares no connectors", configMountSource)
+	}
+	for _, err := range connectorHostErrors(cfg, p) {
+		t.Errorf("%s: %v", configMountSource, err)
+	}
+
+	// The check catches the original mistake: mounting the `make run` file.
+	if errs := connectorHostErrors(loadConfig(t, filepath.Join(root, exampleConfig)), p); len(errs) == 0 {
+		t.Errorf("%s (loopback connector URLs) passed the connector host check", exampleConfig)
+	} else {
+		t.Logf("%s caught: %v", exampleConfig, errors.Join(errs...))
+	}
+}
+
+// TestComposeConfigMatchesExample: the compose configuration differs from
+// examples/signupflow.yaml in addresses only, never in what users see.
+func TestComposeConfigMatchesExample(t *testing.T) {
+	root := repoRoot(t)
+	compose := loadConfig(t, filepath.Join(root, configMountSource))
+	example := loadConfig(t, filepath.Join(root, exampleConfig))
+	if !reflect.DeepEqual(compose.Applications, example.Applications) {
+		t.Errorf("applications differ:\n%s: %+v\n%s: %+v", configMountSource, compose.Applications, exampleConfig, example.Applications)
+	}
+	if !reflect.DeepEqual(compose.UserFlows, example.UserFlows) {
+		t.Errorf("userFlows differ:\n%s: %+v\n%s: %+v", configMountSource, compose.UserFlows, exampleConfig, example.UserFlows)
+	}
+	if compose.ExtensionsAppID != example.ExtensionsAppID {
+		t.Errorf("extensionsAppId: %s %q, %s %q", configMountSource, compose.ExtensionsAppID, exampleConfig, example.ExtensionsAppID)
+	}
+	// Same connectors apart from where they are.
+	strip := func(ks []flow.Connector) []flow.Connector {
+		out := slices.Clone(ks)
+		for i := range out {
+			if u, err := url.Parse(out[i].URL); err == nil {
+				u.Host = ""
+				out[i].URL = u.String()
+			}
+		}
+		return out
+	}
+	if a, b := strip(compose.Connectors), strip(example.Connectors); !reflect.DeepEqual(a, b) {
+		t.Errorf("connectors differ beyond their host:\n%s: %+v\n%s: %+v", configMountSource, a, exampleConfig, b)
 	}
 }
 
