@@ -50,9 +50,7 @@ func (s *server) getAccount(c *gin.Context) {
 func (s *server) findAccounts(c *gin.Context) {
 	email, ok := parseEmail(c.Query("email"))
 	if !ok {
-		p := newProblem(http.StatusBadRequest, CodeInvalidEmail, "query parameter email must be an e-mail address")
-		p.Fields = fieldErr("email", "invalid", p.Detail)
-		writeProblem(c, p)
+		writeFieldProblem(c, "email", "invalid", newProblem(http.StatusBadRequest, CodeInvalidEmail, "query parameter email must be an e-mail address"))
 		return
 	}
 	items := []*directory.Account{}

@@ -51,22 +51,16 @@ func (s *server) startSignup(c *gin.Context) {
 	}
 	app := s.Config.Application(strings.TrimSpace(req.ClientID))
 	if app == nil {
-		p := newProblem(http.StatusBadRequest, CodeUnknownClient, "clientId does not name a registered application")
-		p.Fields = fieldErr("clientId", "unknown", p.Detail)
-		writeProblem(c, p)
+		writeFieldProblem(c, "clientId", "unknown", newProblem(http.StatusBadRequest, CodeUnknownClient, "clientId does not name a registered application"))
 		return
 	}
 	email, ok := parseEmail(req.Email)
 	if !ok {
-		p := newProblem(http.StatusBadRequest, CodeInvalidEmail, "email is not a valid e-mail address")
-		p.Fields = fieldErr("email", "invalid", p.Detail)
-		writeProblem(c, p)
+		writeFieldProblem(c, "email", "invalid", newProblem(http.StatusBadRequest, CodeInvalidEmail, "email is not a valid e-mail address"))
 		return
 	}
 	if req.UILocales != "" && (len(req.UILocales) > 64 || !localesPattern.MatchString(req.UILocales)) {
-		p := newProblem(http.StatusBadRequest, CodeInvalidRequest, "uiLocales must be space-separated language tags like \"en-US de\"")
-		p.Fields = fieldErr("uiLocales", "invalid", p.Detail)
-		writeProblem(c, p)
+		writeFieldProblem(c, "uiLocales", "invalid", newProblem(http.StatusBadRequest, CodeInvalidRequest, "uiLocales must be space-separated language tags like \"en-US de\""))
 		return
 	}
 	if !s.allowStart(c, app, email) {
@@ -170,6 +164,12 @@ func fieldErr(field, code, msg string) []flow.FieldError {
 	return []flow.FieldError{{Field: field, Code: code, Message: msg}}
 }
 
+// writeFieldProblem writes a problem about one request field, the detail doubling as its message.
+func writeFieldProblem(c *gin.Context, field, code string, p *Problem) {
+	p.Fields = fieldErr(field, code, p.Detail)
+	writeProblem(c, p)
+}
+
 // withSession requires "Authorization: Bearer <sessionToken>" and keeps only its hash.
 func (s *server) withSession(c *gin.Context) {
 	token, ok := bearer(c)
@@ -252,9 +252,7 @@ func (s *server) verifyEmail(c *gin.Context) {
 	}
 	code := strings.TrimSpace(req.Code)
 	if !codePattern.MatchString(code) {
-		p := newProblem(http.StatusBadRequest, workflows.ErrValidationFailed, "code must be the 6 digits from the e-mail")
-		p.Fields = fieldErr("code", "invalid", p.Detail)
-		writeProblem(c, p)
+		writeFieldProblem(c, "code", "invalid", newProblem(http.StatusBadRequest, workflows.ErrValidationFailed, "code must be the 6 digits from the e-mail"))
 		return
 	}
 	id := c.Param("id")
@@ -271,9 +269,7 @@ func (s *server) submitAttributes(c *gin.Context) {
 		return
 	}
 	if req.Attributes == nil {
-		p := newProblem(http.StatusBadRequest, CodeInvalidRequest, "attributes must be an object")
-		p.Fields = fieldErr("attributes", "required", p.Detail)
-		writeProblem(c, p)
+		writeFieldProblem(c, "attributes", "required", newProblem(http.StatusBadRequest, CodeInvalidRequest, "attributes must be an object"))
 		return
 	}
 	s.step(c, workflows.UpdateSubmitAttributes, &workflows.SubmitInput{

@@ -16,14 +16,22 @@ func (p *problems) add(key, format string, args ...any) {
 	*p = append(*p, key+": "+fmt.Sprintf(format, args...))
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+var (
+	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	appIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+)
+
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
 
 // Validate checks references, bounds and formats. The error lists every problem, one per line, each
 // starting with the key it is about (e.g. "connectors[0].timeout").
 func (c *Config) Validate() error {
 	var p problems
 	c.validateServer(&p)
-	if c.ExtensionsAppID != "" && !regexp.MustCompile(`^[A-Za-z0-9-]+$`).MatchString(c.ExtensionsAppID) {
+	if c.ExtensionsAppID != "" && !appIDPattern.MatchString(c.ExtensionsAppID) {
 		p.add("extensionsAppId", "%q may hold only letters, digits and dashes", c.ExtensionsAppID)
 	}
 	connectorIDs := c.validateConnectors(&p)
@@ -36,7 +44,7 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) validateServer(p *problems) {
-	if u, err := url.Parse(c.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !isHTTPURL(c.Server.PublicURL) {
 		p.add("server.publicURL", "%q is not an http(s) URL", c.Server.PublicURL)
 	}
 	if c.Server.StartsPerMinutePerIP < 0 {
@@ -58,7 +66,7 @@ func (c *Config) validateConnectors(p *problems) map[string]bool {
 			p.add(key+".id", "duplicate id %q", k.ID)
 		}
 		ids[k.ID] = true
-		if u, err := url.Parse(k.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if !isHTTPURL(k.URL) {
 			p.add(key+".url", "%q is not an http(s) URL", k.URL)
 		}
 		if err := k.Auth.Validate(); err != nil {
