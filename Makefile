@@ -48,3 +48,24 @@ fmt:
 
 clean:
 	rm -rf $(BIN) .data
+
+# Connector plugins. `make proto` regenerates plugins/proto/*.pb.go (committed) with protoc from Debian's
+# protobuf-compiler package and the pinned Go generators installed into ./bin; `make plugins` builds the
+# example plugins into ./bin/plugins/. Both are phony: ./plugins is also a directory.
+.PHONY: proto plugins
+PROTOC_GEN_GO      ?= v1.36.11
+PROTOC_GEN_GO_GRPC ?= v1.6.2
+
+proto: check-go
+	@command -v protoc >/dev/null 2>&1 || { echo "make: protoc is needed: apt-get install -y protobuf-compiler" >&2; exit 1; }
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO)
+	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC)
+	PATH="$(BIN):$$PATH" protoc --proto_path=plugins/proto \
+	  --go_out=plugins/proto --go_opt=paths=source_relative \
+	  --go-grpc_out=plugins/proto --go-grpc_opt=paths=source_relative \
+	  plugins/proto/connector.proto
+
+plugins: check-go
+	@mkdir -p $(BIN)/plugins
+	$(GO) build -o $(BIN)/plugins/ ./plugins/examples/...
