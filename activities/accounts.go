@@ -91,7 +91,7 @@ func (a *Activities) NotifyCompleted(ctx context.Context, in *NotifyInput) error
 	msg := completedMessage(in.Locale, in.AppName, in.SignInURL)
 	msg.To = in.Email
 	if err := a.Mail.Send(ctx, msg); err != nil {
-		return fmt.Errorf("send completion e-mail: %w", err)
+		return fmt.Errorf("send completion e-mail: %w", flatten(err))
 	}
 	return nil
 }

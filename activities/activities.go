@@ -6,6 +6,7 @@ package activities
 import (
 	"log/slog"
 
+	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/mail"
@@ -19,6 +20,15 @@ type Activities struct {
 	Mail       mail.Sender
 	Connectors *connector.Client
 	Logger     *slog.Logger
+
+	// Reviewers is the reviewer directory of the live configuration (built without tokens).
+	Reviewers *approval.Directory
+	// Links signs the one-click review links in reviewer e-mails.
+	Links *approval.Signer
+	// Once keeps a retried NotifyReviewers from mailing a reviewer twice; nil means no dedupe.
+	Once *approval.Once
+	// PublicURL is the base of links in e-mails, e.g. "http://localhost:8080" (no trailing slash).
+	PublicURL string
 }
 
 // Error type names of non-retryable application errors. They are part of workflow histories: never

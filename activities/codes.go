@@ -32,9 +32,10 @@ func (a *Activities) SendCode(ctx context.Context, in *SendCodeInput) (*SendCode
 	msg.To = in.Email
 	if err := a.Mail.Send(ctx, msg); err != nil {
 		if mail.IsPermanent(err) {
-			return nil, temporal.NewNonRetryableApplicationError("mail server refused the code e-mail", TypeMailRejected, err)
+			return nil, temporal.NewNonRetryableApplicationError("mail server refused the code e-mail", TypeMailRejected, flatten(err))
 		}
-		return nil, fmt.Errorf("send code e-mail: %w", err)
+		// flatten: the wrapped error may hold the address, and errors are kept in workflow history.
+		return nil, fmt.Errorf("send code e-mail: %w", flatten(err))
 	}
 	a.logger().Info("one-time code sent", "signupId", in.SignupID)
 	return &SendCodeResult{}, nil

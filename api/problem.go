@@ -76,6 +76,14 @@ var workflowStatus = map[string]int{
 	workflows.ErrRateLimited:      http.StatusTooManyRequests,
 	workflows.ErrValidationFailed: http.StatusBadRequest,
 	workflows.ErrEmailUnavailable: http.StatusServiceUnavailable,
+	workflows.ErrReapplyLater:     http.StatusConflict,
+	workflows.ErrPendingApproval:  http.StatusConflict,
+	workflows.ErrNotPending:       http.StatusConflict,
+	workflows.ErrAlreadyDecided:   http.StatusConflict,
+	workflows.ErrNotReviewer:      http.StatusForbidden,
+	workflows.ErrOwnSignup:        http.StatusForbidden,
+	workflows.ErrInvalidDecision:  http.StatusBadRequest,
+	workflows.ErrNoApproval:       http.StatusNotFound,
 }
 
 // fromWorkflowError turns what an update or query returned into a problem. Unknown failures are
@@ -105,6 +113,9 @@ func (s *server) fromWorkflowError(err error) *Problem {
 }
 
 func addDetails(p *Problem, ae *temporal.ApplicationError) {
+	if ae.Type() == workflows.ErrReapplyLater {
+		p.UserMessage = ae.Message()
+	}
 	if !ae.HasDetails() {
 		return
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
 )
@@ -28,6 +29,11 @@ type Deps struct {
 	Secret     []byte // server key: one-time codes are HMAC-ed with it
 	AdminToken string // empty disables the admin API
 	Logger     *slog.Logger
+	// Reviewers authenticates reviewer tokens (nil: no reviewers, the reviewer API refuses everyone).
+	Reviewers *approval.Directory
+	// Links verifies the signed links in reviewer e-mails; Nonces makes each usable once.
+	Links  *approval.Signer
+	Nonces *approval.Nonces
 	// UpdateTimeout bounds how long a request waits for a workflow step (connectors may be slow).
 	UpdateTimeout time.Duration
 }
@@ -68,6 +74,8 @@ func NewRouter(d Deps) *gin.Engine {
 	v1 := r.Group("/v1")
 	s.addSignupRoutes(v1)
 	s.addAccountRoutes(v1)
+	s.addApprovalRoutes(v1)
+	s.addReviewPages(r)
 	return r
 }
 

@@ -36,8 +36,9 @@ type startRequest struct {
 
 type startResponse struct {
 	ID           string           `json:"id"`
-	SessionToken string           `json:"sessionToken"`
+	SessionToken string           `json:"sessionToken,omitempty"`
 	Status       workflows.Status `json:"status"`
+	UserMessage  string           `json:"userMessage,omitempty"`
 }
 
 var localesPattern = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*( [A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)*$`)
@@ -80,6 +81,14 @@ func (s *server) startSignup(c *gin.Context) {
 	res, err := s.startOrAttach(c.Request.Context(), id, email, snap, &workflows.SessionInput{
 		TokenHash: otp.HashToken(token), UILocales: req.UILocales,
 	})
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == workflows.ErrPendingApproval {
+		// Already applied and waiting for a reviewer: show that, with no new session and no e-mail.
+		var view workflows.StatusView
+		_ = ae.Details(&view)
+		writeJSON(c, http.StatusOK, startResponse{ID: id, Status: workflows.StatusPendingApproval, UserMessage: view.UserMessage})
+		return
+	}
 	if err != nil {
 		writeProblem(c, s.fromWorkflowError(err))
 		return

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/signupflow/signupflow/activities"
 	"github.com/signupflow/signupflow/api"
+	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
@@ -112,25 +114,46 @@ func (e *Env) Activities() (*activities.Activities, error) {
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
+	reviewers, err := approval.NewDirectory(e.Config, e.Getenv, false)
+	if err != nil {
+		return nil, err
+	}
 	return &activities.Activities{
 		Codes:      &otp.Store{Redis: e.Redis, Key: e.Secret, Prefix: api.KeyPrefix},
 		Directory:  &directory.Store{Redis: e.Redis, Prefix: api.KeyPrefix},
 		Mail:       sender,
 		Connectors: connector.NewClient(e.Getenv),
 		Logger:     e.Logger,
+		Reviewers:  reviewers,
+		Links:      approval.NewSigner(e.Secret),
+		Once:       &approval.Once{Redis: e.Redis, Prefix: api.KeyPrefix},
+		PublicURL:  strings.TrimRight(e.Config.Server.PublicURL, "/"),
 	}, nil
 }
 
-// APIDeps are the dependencies of the API handler.
-func (e *Env) APIDeps() *api.Deps {
+// APIDeps are the dependencies of the API handler. Reviewer tokens are read here: an API process
+// refuses to start when a configured reviewer has no usable token.
+func (e *Env) APIDeps() (*api.Deps, error) {
+	reviewers, err := approval.NewDirectory(e.Config, e.Getenv, true)
+	if err != nil {
+		return nil, err
+	}
 	return &api.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
-		AdminToken: e.Getenv(e.Config.Admin.TokenEnv), Logger: e.Logger}
+		AdminToken: e.Getenv(e.Config.Admin.TokenEnv), Logger: e.Logger, Reviewers: reviewers,
+		Links: approval.NewSigner(e.Secret), Nonces: &approval.Nonces{Redis: e.Redis, Prefix: api.KeyPrefix}}, nil
 }
 
 // Run runs the API, the worker, or both, until ctx ends.
 func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 	if !runAPI && !runWorker {
 		return errors.New("nothing to run")
+	}
+	var deps *api.Deps
+	if runAPI {
+		var err error
+		if deps, err = e.APIDeps(); err != nil {
+			return err
+		}
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	if runWorker {
@@ -147,7 +170,7 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		if e.Getenv(e.Config.Admin.TokenEnv) == "" {
 			e.Logger.Warn("admin API disabled: its token variable is not set", "env", e.Config.Admin.TokenEnv)
 		}
-		h := api.NewRouter(*e.APIDeps())
+		h := api.NewRouter(*deps)
 		g.Go(func() error { return api.Run(ctx, e.Config.Server.Listen, h, e.Logger) })
 	}
 	return g.Wait()

@@ -19,15 +19,16 @@ import (
 
 // Config is the whole signupflow configuration file.
 type Config struct {
-	Server          Server        `yaml:"server"`
-	Temporal        Temporal      `yaml:"temporal"`
-	Redis           Redis         `yaml:"redis"`
-	Email           Email         `yaml:"email"`
-	Admin           Admin         `yaml:"admin"`
-	ExtensionsAppID string        `yaml:"extensionsAppId"`
-	Applications    []Application `yaml:"applications"`
-	Connectors      []Connector   `yaml:"connectors"`
-	UserFlows       []UserFlow    `yaml:"userFlows"`
+	Server          Server          `yaml:"server"`
+	Temporal        Temporal        `yaml:"temporal"`
+	Redis           Redis           `yaml:"redis"`
+	Email           Email           `yaml:"email"`
+	Admin           Admin           `yaml:"admin"`
+	ExtensionsAppID string          `yaml:"extensionsAppId"`
+	Applications    []Application   `yaml:"applications"`
+	Connectors      []Connector     `yaml:"connectors"`
+	ReviewerGroups  []ReviewerGroup `yaml:"reviewerGroups"`
+	UserFlows       []UserFlow      `yaml:"userFlows"`
 
 	// Path is the file the configuration was read from, for error messages.
 	Path string `yaml:"-"`
@@ -72,6 +73,8 @@ type Application struct {
 	Name         string   `yaml:"name"`
 	UserFlow     string   `yaml:"userFlow"`
 	RedirectURIs []string `yaml:"redirectUris"`
+	// SignInURL is where an approved applicant signs in; it is put in the approval e-mail.
+	SignInURL string `yaml:"signInUrl"`
 }
 
 // Connector is one API connector endpoint as declared in the file.
@@ -99,11 +102,6 @@ type UserFlow struct {
 type FlowConnectors struct {
 	PostFederationSignup    []string `yaml:"postFederationSignup"`
 	PostAttributeCollection []string `yaml:"postAttributeCollection"`
-}
-
-// Approval is the approval policy of a flow. Only mode none exists until the approval issue lands.
-type Approval struct {
-	Mode string `yaml:"mode" json:"mode"`
 }
 
 // Limits are per-flow abuse limits. Zero means unlimited.
@@ -258,7 +256,7 @@ func (c *Config) applyDefaults() {
 		if len(f.IdentityProviders) == 0 {
 			f.IdentityProviders = []string{IdentityEmailOTP}
 		}
-		setDefault(&f.Approval.Mode, "none")
+		f.Approval.applyDefaults()
 		if f.StepTimeout == 0 {
 			f.StepTimeout = Duration(DefaultStepTimeout)
 		}

@@ -16,6 +16,7 @@ type Snapshot struct {
 	FlowID                  string         `json:"flowId"`
 	ClientID                string         `json:"clientId"`
 	AppName                 string         `json:"appName"`
+	SignInURL               string         `json:"signInUrl,omitempty"`
 	ExtensionsAppID         string         `json:"extensionsAppId"`
 	Attributes              []Attribute    `json:"attributes"`
 	PostFederationSignup    []ConnectorRef `json:"postFederationSignup,omitempty"`
@@ -41,6 +42,7 @@ func (c *Config) Snapshot(app *Application) (*Snapshot, error) {
 		FlowID:          f.ID,
 		ClientID:        app.ClientID,
 		AppName:         app.Name,
+		SignInURL:       app.SignInURL,
 		ExtensionsAppID: c.ExtensionsAppID,
 		Attributes:      append([]Attribute(nil), f.Attributes...),
 		Approval:        f.Approval,

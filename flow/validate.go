@@ -19,6 +19,9 @@ func (p *problems) add(key, format string, args ...any) {
 var (
 	idPattern    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 	appIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+	// envNamePattern is a portable environment variable name.
+	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	domainPattern  = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
 
 func isHTTPURL(raw string) bool {
@@ -35,7 +38,8 @@ func (c *Config) Validate() error {
 		p.add("extensionsAppId", "%q may hold only letters, digits and dashes", c.ExtensionsAppID)
 	}
 	connectorIDs := c.validateConnectors(&p)
-	flowIDs := c.validateFlows(&p, connectorIDs)
+	groups := c.validateReviewerGroups(&p)
+	flowIDs := c.validateFlows(&p, connectorIDs, groups)
 	c.validateApplications(&p, flowIDs)
 	if len(p) == 0 {
 		return nil
@@ -85,7 +89,7 @@ func (c *Config) validateConnectors(p *problems) map[string]bool {
 	return ids
 }
 
-func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool) map[string]bool {
+func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool, groups map[string]int) map[string]bool {
 	ids := map[string]bool{}
 	for i, f := range c.UserFlows {
 		key := fmt.Sprintf("userFlows[%d]", i)
@@ -116,9 +120,7 @@ func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool) map[st
 				}
 			}
 		}
-		if f.Approval.Mode != "none" {
-			p.add(key+".approval.mode", "%q is not supported (supported: none)", f.Approval.Mode)
-		}
+		validateApproval(p, key+".approval", f.Approval, groups)
 		if f.Limits.SignupsPerDomainPerDay < 0 {
 			p.add(key+".limits.signupsPerDomainPerDay", "must not be negative")
 		}
@@ -145,6 +147,9 @@ func (c *Config) validateApplications(p *problems, flowIDs map[string]bool) {
 		seen[a.ClientID] = true
 		if !flowIDs[a.UserFlow] {
 			p.add(key+".userFlow", "unknown user flow %q", a.UserFlow)
+		}
+		if a.SignInURL != "" && !isHTTPURL(a.SignInURL) {
+			p.add(key+".signInUrl", "%q is not an http(s) URL", a.SignInURL)
 		}
 		for j, r := range a.RedirectURIs {
 			if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {

@@ -44,6 +44,9 @@ func TestMain(m *testing.M) {
 const (
 	adminToken = "admin-token-for-tests"
 	connPass   = "connector-password"
+	aliceToken = "alice-reviewer-token-0001"
+	bobToken   = "bob-reviewer-token-000002"
+	secToken   = "security-reviewer-token-3"
 )
 
 // baseConfig is the flow every test starts from; CONNECTOR is replaced by the test connector's URL.
@@ -51,7 +54,13 @@ const baseConfig = `
 server: {publicURL: "http://localhost:8080", startsPerMinutePerIP: 100}
 extensionsAppId: "b2c-extensions-app"
 applications:
-  - {clientId: partner-portal, name: "Woodgrove Partner Portal", userFlow: partner-signup, redirectUris: ["http://localhost:3000/callback"]}
+  - {clientId: partner-portal, name: "Woodgrove Partner Portal", userFlow: partner-signup, redirectUris: ["http://localhost:3000/callback"], signInUrl: "https://partners.woodgrove.test/signin"}
+reviewerGroups:
+  - id: partner-managers
+    members:
+      - {id: alice, email: alice@woodgrove.test, tokenEnv: REVIEWER_ALICE_TOKEN}
+      - {id: bob,   email: bob@woodgrove.test,   tokenEnv: REVIEWER_BOB_TOKEN}
+  - {id: security, members: [{id: sec1, email: sec@woodgrove.test, tokenEnv: REVIEWER_SEC1_TOKEN}]}
 connectors:
   - {id: check-status, url: "CONNECTOR/status", auth: {type: none}, timeout: 2s, retries: 1}
   - {id: validate-partner, url: "CONNECTOR/validate", auth: {type: basic, username: apiconnector, passwordEnv: VALIDATE_PASSWORD}, timeout: 2s, retries: 1, onError: block}
@@ -113,7 +122,8 @@ func newStack(t *testing.T, handler http.Handler, edit func(string) string) *sta
 	getenv := func(k string) string {
 		return map[string]string{
 			"SIGNUPFLOW_SECRET": "integration-secret-0123456789", "SIGNUPFLOW_ADMIN_TOKEN": adminToken,
-			"VALIDATE_PASSWORD": connPass, "TEMPORAL_ADDRESS": temporalServer.GetFrontendHostPort(),
+			"VALIDATE_PASSWORD": connPass, "REVIEWER_ALICE_TOKEN": aliceToken, "REVIEWER_BOB_TOKEN": bobToken,
+			"REVIEWER_SEC1_TOKEN": secToken, "TEMPORAL_ADDRESS": temporalServer.GetFrontendHostPort(),
 			"TEMPORAL_NAMESPACE": temporalServer.GetDefaultNamespace(), "REDIS_URL": s.redis.URL(), "SMTP_URL": s.smtp.URL(),
 		}[k]
 	}
@@ -134,7 +144,9 @@ func newStack(t *testing.T, handler http.Handler, edit func(string) string) *sta
 	t.Cleanup(s.env.Close)
 	require.NoError(t, worker.EnsureSearchAttributes(ctx, s.env.Temporal, cfg.Temporal.Namespace))
 	s.startWorker()
-	s.api = httptest.NewServer(api.NewRouter(*s.env.APIDeps()))
+	deps, err := s.env.APIDeps()
+	require.NoError(t, err)
+	s.api = httptest.NewServer(api.NewRouter(*deps))
 	t.Cleanup(s.api.Close)
 	return s
 }

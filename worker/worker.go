@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -37,7 +38,8 @@ func Run(ctx context.Context, c client.Client, taskQueue string, acts *activitie
 }
 
 // SearchAttributes are the custom search attributes sign-ups are listed by.
-var SearchAttributes = []string{workflows.SAStatus.GetName(), workflows.SAFlow.GetName(), workflows.SAEmailDomain.GetName()}
+var SearchAttributes = []temporal.SearchAttributeKey{workflows.SAStatus, workflows.SAFlow, workflows.SAEmailDomain,
+	workflows.SAApprovalGroups}
 
 // EnsureSearchAttributes registers the missing search attributes on the namespace and waits until the
 // server lists them, so any Temporal server works without a manual step.
@@ -49,9 +51,9 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 			return nil, fmt.Errorf("list search attributes: %w", err)
 		}
 		out := map[string]enumspb.IndexedValueType{}
-		for _, name := range SearchAttributes {
-			if _, ok := resp.GetCustomAttributes()[name]; !ok {
-				out[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+		for _, key := range SearchAttributes {
+			if _, ok := resp.GetCustomAttributes()[key.GetName()]; !ok {
+				out[key.GetName()] = key.GetValueType()
 			}
 		}
 		return out, nil

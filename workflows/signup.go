@@ -38,12 +38,13 @@ type signup struct {
 	userMessage string
 	accountID   string
 	outcomes    []ConnectorOutcome
+	ap          *approvalState // set once the approval policy has been evaluated
 
-	notifying  bool // the completion e-mail is being sent
-	busy       bool // an applicant step is running activities
-	progress   int  // bumped by every accepted applicant step; resets the inactivity timer
-	lastCodeAt time.Time
-	resends    []time.Time
+	notifications int  // e-mails being sent beside the workflow; the run closes when none is left
+	busy          bool // an applicant step is running activities
+	progress      int  // bumped by every accepted applicant step; resets the inactivity timer
+	lastCodeAt    time.Time
+	resends       []time.Time
 }
 
 func (w *signup) setup(ctx workflow.Context) error {
@@ -52,6 +53,9 @@ func (w *signup) setup(ctx workflow.Context) error {
 		return temporal.NewNonRetryableApplicationError("flow snapshot has no step timeout", "InvalidInput", nil)
 	}
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, w.queryStatus); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryApproval, w.queryApproval); err != nil {
 		return err
 	}
 	updates := []struct {
@@ -63,6 +67,7 @@ func (w *signup) setup(ctx workflow.Context) error {
 		{UpdateResendCode, w.onResend, w.validateResend},
 		{UpdateVerifyEmail, w.onVerify, w.validateVerify},
 		{UpdateSubmitAttributes, w.onSubmit, w.validateSubmit},
+		{UpdateDecide, w.onDecide, w.validateDecide},
 	}
 	for _, u := range updates {
 		opts := workflow.UpdateHandlerOptions{Validator: u.validator}
@@ -75,9 +80,15 @@ func (w *signup) setup(ctx workflow.Context) error {
 
 func (w *signup) run(ctx workflow.Context) (*SignupResult, error) {
 	for !w.status.Terminal() {
+		if w.status == StatusPendingApproval {
+			if err := w.awaitDecisions(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		seen := w.progress
 		moved, err := workflow.AwaitWithTimeout(ctx, w.in.Flow.StepTimeout, func() bool {
-			return w.progress != seen || w.status.Terminal()
+			return w.progress != seen || w.status.Terminal() || w.status == StatusPendingApproval
 		})
 		if err != nil {
 			return nil, err
@@ -88,10 +99,28 @@ func (w *signup) run(ctx workflow.Context) (*SignupResult, error) {
 		}
 	}
 	// Let a handler that ended the sign-up return its answer before the workflow closes.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && !w.notifying }); err != nil {
+	if err := w.drain(ctx); err != nil {
 		return nil, err
 	}
+	// A denied address may not apply again until the cool-down has passed: the run stays open until
+	// then and refuses new sessions (see validateSession). Closed runs may be deleted by retention, so
+	// the run itself holds the refusal.
+	if w.status == StatusDenied && w.ap != nil {
+		until := w.ap.deniedAt.Add(time.Duration(w.in.Flow.Approval.ReapplyAfterDenial))
+		if wait := until.Sub(workflow.Now(ctx)); wait > 0 {
+			if err := workflow.Sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+		}
+		if err := w.drain(ctx); err != nil {
+			return nil, err
+		}
+	}
 	return &SignupResult{Status: w.status, AccountID: w.accountID, UserMessage: w.userMessage}, nil
+}
+
+func (w *signup) drain(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && w.notifications == 0 })
 }
 
 func (w *signup) setStatus(ctx workflow.Context, s Status) {
@@ -147,10 +176,15 @@ func (w *signup) validateSession(ctx workflow.Context, in *SessionInput) error {
 	if in == nil || len(in.TokenHash) != 64 {
 		return appErr(ErrUnauthorized, "a session token hash is required")
 	}
-	if w.status.Terminal() {
+	switch {
+	case w.status == StatusPendingApproval:
+		// Starting again while pending shows the pending state: no new session, no new e-mails.
+		return appErr(ErrPendingApproval, w.userMessage, StatusView{ID: w.in.SignupID, Status: w.status, UserMessage: w.userMessage})
+	case w.status == StatusDenied:
+		return appErr(ErrReapplyLater, flow.ReapplyLaterMessage)
+	case w.status.Terminal():
 		return appErr(ErrWrongState, "this sign-up has ended ("+string(w.status)+")")
-	}
-	if w.busy {
+	case w.busy:
 		return appErr(ErrBusy, "another step of this sign-up is in progress; retry in a moment")
 	}
 	return nil
@@ -327,10 +361,12 @@ func (w *signup) onSubmit(ctx workflow.Context, in *SubmitInput) (*StepResult, e
 		return nil, appErr(ErrValidationFailed, out.userMessage, ValidationDetails{UserMessage: out.userMessage})
 	}
 	w.values = out.values
-	return w.provision(ctx)
+	return w.evaluateApproval(ctx)
 }
 
-func (w *signup) provision(ctx workflow.Context) (*StepResult, error) {
+// provision creates the account and tells the applicant: "completed" when no person was asked,
+// "approved" (with the application's sign-in link) after the last stage approved.
+func (w *signup) provision(ctx workflow.Context, approved bool) (*StepResult, error) {
 	w.setStatus(ctx, StatusProvisioning)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -352,17 +388,22 @@ func (w *signup) provision(ctx workflow.Context) (*StepResult, error) {
 	}
 	w.accountID = res.AccountID
 	w.logger.Info("sign-up completed", "accountId", res.AccountID)
+	if approved {
+		msg := w.in.Flow.Approval.Messages.Message("approved")
+		w.notifyApplicant(ctx, "approved", msg)
+		return w.end(ctx, StatusCompleted, msg), nil
+	}
 	// Short: the run stays open until this is done, and a new start for the address waits for that.
 	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 15 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
 	})
-	w.notifying = true
+	w.notifications++
 	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer func() { w.notifying = false }()
+		defer func() { w.notifications-- }()
 		// The account exists whatever happens to this e-mail; a failure is logged, not fatal.
 		if err := workflow.ExecuteActivity(nctx, a.NotifyCompleted, &activities.NotifyInput{
-			Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale,
+			Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale, SignInURL: w.in.Flow.SignInURL,
 		}).Get(gctx, nil); err != nil {
 			w.logger.Warn("completion e-mail not sent", "error", err)
 		}

@@ -23,6 +23,8 @@ const (
 	UpdateVerifyEmail      = "verify-email"
 	UpdateSubmitAttributes = "submit-attributes"
 	QueryStatus            = "status"
+	UpdateDecide           = "decide"
+	QueryApproval          = "approval"
 )
 
 // Status is where a sign-up is in its lifecycle.
@@ -36,11 +38,19 @@ const (
 	StatusCompleted            Status = "Completed"
 	StatusBlocked              Status = "Blocked"
 	StatusAbandoned            Status = "Abandoned"
+	StatusPendingApproval      Status = "PendingApproval"
+	StatusDenied               Status = "Denied"
+	StatusExpired              Status = "Expired"
 )
 
-// Terminal says whether the sign-up has ended.
+// Terminal says whether the sign-up has ended. A denied sign-up has ended for the applicant, though its
+// workflow stays open through the cool-down to refuse a new application from the same address.
 func (s Status) Terminal() bool {
-	return s == StatusCompleted || s == StatusBlocked || s == StatusAbandoned
+	switch s {
+	case StatusCompleted, StatusBlocked, StatusAbandoned, StatusDenied, StatusExpired:
+		return true
+	}
+	return false
 }
 
 // Search attributes the workflow maintains (Keyword). The worker registers them when missing.
@@ -48,7 +58,15 @@ var (
 	SAStatus      = temporal.NewSearchAttributeKeyKeyword("SignupStatus")
 	SAFlow        = temporal.NewSearchAttributeKeyKeyword("SignupFlow")
 	SAEmailDomain = temporal.NewSearchAttributeKeyKeyword("SignupEmailDomain")
+	// SAApprovalGroups lists the reviewer groups that may decide the current stage of a pending sign-up.
+	SAApprovalGroups = temporal.NewSearchAttributeKeyKeywordList("SignupApprovalGroups")
+	// SADecidedBy lists the reviewers who have decided the current stage.
+	SADecidedBy = temporal.NewSearchAttributeKeyKeywordList("SignupDecidedBy")
 )
+
+// MemoInbox is the memo key of the inbox entry of a pending sign-up (InboxEntry), so that a reviewer's
+// inbox is listed from visibility without asking each workflow.
+const MemoInbox = "inbox"
 
 // Error types returned by updates and queries; the API maps each to an HTTP status and problem code.
 const (
@@ -61,6 +79,23 @@ const (
 	ErrRateLimited      = "rate_limited"
 	ErrValidationFailed = "validation_failed"
 	ErrEmailUnavailable = "email_unavailable"
+	// Approval errors.
+	ErrPendingApproval = "pending_approval" // a new start while pending: details are a StatusView
+	ErrReapplyLater    = "reapply_later"    // a new start during the cool-down after a denial
+	ErrNotPending      = "not_pending"      // a decision on a sign-up that is not waiting for one
+	ErrNotReviewer     = "not_reviewer"     // the reviewer may not decide (or see) this stage
+	ErrAlreadyDecided  = "already_decided"  // the reviewer already decided this stage
+	ErrOwnSignup       = "own_signup"       // a reviewer never decides their own sign-up
+	ErrInvalidDecision = "invalid_decision" // decision other than approve/deny, or deny without reason
+	ErrNoApproval      = "no_approval"      // the sign-up has no approval request (yet)
+)
+
+// Decisions.
+const (
+	DecisionApprove = "approve"
+	DecisionDeny    = "deny"
+	// MaxReasonLength bounds a decision's reason (characters).
+	MaxReasonLength = 1000
 )
 
 // Messages shown to applicants.
@@ -121,13 +156,92 @@ type StepResult struct {
 	Prefill     map[string]any   `json:"prefill,omitempty"`
 }
 
-// StatusView is what the status query returns.
+// StatusView is what the status query returns (and a start while pending).
 type StatusView struct {
 	ID          string         `json:"id"`
 	Status      Status         `json:"status"`
 	UserMessage string         `json:"userMessage,omitempty"`
 	AccountID   string         `json:"accountId,omitempty"`
 	Prefill     map[string]any `json:"prefill,omitempty"`
+}
+
+// DecisionInput is a reviewer's decision. The API authenticates the reviewer and passes their current
+// groups (from the live configuration); the workflow checks them against the stage.
+type DecisionInput struct {
+	ReviewerID    string   `json:"reviewerId"`
+	ReviewerEmail string   `json:"reviewerEmail"`
+	Groups        []string `json:"groups"`
+	Decision      string   `json:"decision"`
+	Reason        string   `json:"reason,omitempty"`
+	Via           string   `json:"via"` // api | link
+}
+
+// ReviewerQuery asks for the approval view as a reviewer.
+type ReviewerQuery struct {
+	ReviewerID string   `json:"reviewerId"`
+	Groups     []string `json:"groups"`
+}
+
+// Decision is one decision in the audit trail. Reviewer "policy" with Via "policy" is an automatic rule.
+type Decision struct {
+	Reviewer string    `json:"reviewer"`
+	Group    string    `json:"group,omitempty"` // the group through which the reviewer decided
+	Stage    string    `json:"stage,omitempty"`
+	Decision string    `json:"decision"`
+	Reason   string    `json:"reason,omitempty"`
+	Via      string    `json:"via"`
+	At       time.Time `json:"at"`
+}
+
+// StageView is one approval stage as reviewers see it.
+type StageView struct {
+	Name       string     `json:"name"`
+	Reviewers  string     `json:"reviewers"`
+	Quorum     int        `json:"quorum"`
+	EscalateTo string     `json:"escalateTo,omitempty"`
+	State      string     `json:"state"` // waiting | pending | approved | denied | expired
+	Approvals  int        `json:"approvals"`
+	StartedAt  *time.Time `json:"startedAt,omitempty"`
+	RemindedAt *time.Time `json:"remindedAt,omitempty"`
+	Escalated  *time.Time `json:"escalatedAt,omitempty"`
+}
+
+// ApprovalView is what a reviewer sees of a sign-up: who applied, what the connectors said, the stages
+// and every decision so far.
+type ApprovalView struct {
+	ID           string             `json:"id"`
+	FlowID       string             `json:"flow"`
+	AppName      string             `json:"appName"`
+	Status       Status             `json:"status"`
+	Email        string             `json:"email"`
+	DisplayName  string             `json:"displayName,omitempty"`
+	Claims       map[string]any     `json:"claims"`
+	Outcomes     []ConnectorOutcome `json:"connectorOutcomes"`
+	Stages       []StageView        `json:"stages"`
+	CurrentStage string             `json:"currentStage,omitempty"`
+	Decisions    []Decision         `json:"decisions"`
+	PendingSince time.Time          `json:"pendingSince"`
+	ExpiresAt    time.Time          `json:"expiresAt"`
+	MayDecide    bool               `json:"mayDecide"`
+}
+
+// InboxEntry is the memo of a pending sign-up: what an inbox row shows.
+type InboxEntry struct {
+	Email        string        `json:"email"`
+	DisplayName  string        `json:"displayName,omitempty"`
+	FlowID       string        `json:"flow"`
+	AppName      string        `json:"appName"`
+	Stage        string        `json:"stage"`
+	PendingSince time.Time     `json:"pendingSince"`
+	ExpiresAt    time.Time     `json:"expiresAt"`
+	Summary      []SummaryItem `json:"summary,omitempty"`
+	DecidedBy    []string      `json:"decidedBy,omitempty"` // reviewers who decided; they may not decide again
+}
+
+// SummaryItem is one line of the claims summary.
+type SummaryItem struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
 }
 
 // ConnectorOutcome records one connector call, for reviewers and audit.
