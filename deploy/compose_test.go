@@ -33,7 +33,8 @@ var requiredServices = []string{
 }
 
 // requiredSecrets have no defaults in docker-compose.yml on purpose.
-var requiredSecrets = []string{"SIGNUPFLOW_ADMIN_TOKEN", "SIGNUPFLOW_SECRET", "VALIDATE_PASSWORD"}
+var requiredSecrets = []string{"SIGNUPFLOW_ADMIN_TOKEN", "SIGNUPFLOW_SECRET", "VALIDATE_PASSWORD",
+	"REVIEWER_ALICE_TOKEN", "REVIEWER_BOB_TOKEN", "REVIEWER_SEC1_TOKEN"}
 
 const (
 	configMountTarget = "/etc/signupflow/signupflow.yaml"

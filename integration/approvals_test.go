@@ -274,6 +274,8 @@ func TestDenyViaSignedLink(t *testing.T) {
 	require.Contains(t, again.body["userMessage"], "later")
 	require.NotRegexp(t, `20\d\d|\d+ ?(h|d|days|hours)\b`, again.raw)
 	require.Empty(t, s.do("GET", "/v1/accounts?email="+email, adminToken, nil).body["items"])
+	// Open (in its cool-down): the recorded history ends while the run waits on its timer.
+	s.recordHistory(id, "approval_denied_by_link_cooldown.json")
 }
 
 func TestAutoDenyByDomain(t *testing.T) {
@@ -402,4 +404,8 @@ func TestWorkerRestartWhilePending(t *testing.T) {
 	require.Equal(t, "Completed", s.do("GET", "/v1/signups/"+id, tok, nil).body["status"])
 	list := s.do("GET", "/v1/accounts?email="+email, adminToken, nil)
 	require.Len(t, list.body["items"], 1, "exactly one account")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, s.env.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil))
+	s.recordHistory(id, "approval_two_stages_worker_restart.json")
 }

@@ -36,6 +36,10 @@ export SMTP_URL=${SMTP_URL:-log}
 export SIGNUPFLOW_SECRET=${SIGNUPFLOW_SECRET:-dev-only-secret-change-me-0123456789}
 export SIGNUPFLOW_ADMIN_TOKEN=${SIGNUPFLOW_ADMIN_TOKEN:-dev-admin-token}
 export VALIDATE_PASSWORD=${VALIDATE_PASSWORD:-dev-connector-password}
+# Reviewer API tokens of examples/signupflow.yaml's reviewerGroups (development values).
+export REVIEWER_ALICE_TOKEN=${REVIEWER_ALICE_TOKEN:-dev-alice-reviewer-token}
+export REVIEWER_BOB_TOKEN=${REVIEWER_BOB_TOKEN:-dev-bob-reviewer-token}
+export REVIEWER_SEC1_TOKEN=${REVIEWER_SEC1_TOKEN:-dev-sec1-reviewer-token}
 
 say() { echo "run: $*"; }
 fail() { echo "run: $*" >&2; exit 1; }
