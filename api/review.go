@@ -48,7 +48,9 @@ func (s *server) addReviewPages(r *gin.Engine) {
 func renderReview(c *gin.Context, status int, page *reviewPage) {
 	h := c.Writer.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	h.Set("Referrer-Policy", "no-referrer") // the page URL carries the link token
+	// The page URL carries the link token: no referrer leaves the site. (no-referrer would make browsers
+	// send "Origin: null" on the form's own POST; same-origin keeps the real origin there.)
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
@@ -125,12 +127,17 @@ func noDecisionMessage(v *workflows.ApprovalView, reviewer string) string {
 // sameOrigin refuses a form posted from another site: the token alone is the capability, but a
 // browser that says the request is cross-site (or names another origin) did not come from our page.
 func (s *server) sameOrigin(c *gin.Context) bool {
-	if c.GetHeader("Sec-Fetch-Site") == "cross-site" {
+	site := c.GetHeader("Sec-Fetch-Site")
+	if site == "cross-site" || site == "same-site" {
 		return false
 	}
 	origin := c.GetHeader("Origin")
-	if origin == "" || origin == "null" {
-		return origin == ""
+	switch {
+	case origin == "":
+		return true // not a browser, or one that sends no Origin on same-origin posts
+	case origin == "null":
+		// Privacy settings make some browsers send "null"; trust it only with their own same-origin mark.
+		return site == "same-origin"
 	}
 	o, err := url.Parse(origin)
 	if err != nil {

@@ -162,6 +162,15 @@ func TestApproveViaAPI(t *testing.T) {
 		require.Equal(t, rf.code, r.body["code"], "%s %s: %s", method, rf.path, r.raw)
 	}
 
+	// Wrong tokens from one address are answered 429 past the limit; the right token still works.
+	var last *reply
+	for range 21 {
+		last = s.do("GET", "/v1/approvals", "guessed-token-0123456789", nil)
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.status, last.raw)
+	require.Equal(t, "too_many_failures", last.body["code"])
+	require.Equal(t, http.StatusOK, s.do("GET", "/v1/approvals", aliceToken, nil).status)
+
 	ok := s.do("POST", "/v1/approvals/"+id+"/decision", aliceToken, map[string]any{"decision": "approve", "reason": "known partner"})
 	require.Equal(t, http.StatusOK, ok.status, ok.raw)
 	require.Equal(t, "Completed", ok.body["status"])
@@ -211,7 +220,7 @@ func (s *stack) reviewPage(method, link string, form url.Values, header map[stri
 	body, _ := io.ReadAll(resp.Body)
 	require.Equal(s.t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
 	require.Contains(s.t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'")
-	require.Equal(s.t, "no-referrer", resp.Header.Get("Referrer-Policy"))
+	require.Equal(s.t, "same-origin", resp.Header.Get("Referrer-Policy"))
 	return resp.StatusCode, string(body)
 }
 
@@ -246,7 +255,9 @@ func TestDenyViaSignedLink(t *testing.T) {
 	require.Equal(t, "PendingApproval", s.do("GET", "/v1/signups/"+id, tok, nil).body["status"])
 
 	reason := `Unknown company <script>alert(1)</script>`
-	status, body = s.reviewPage("POST", "", url.Values{"t": {token}, "decision": {"deny"}, "reason": {reason}}, nil)
+	// What a browser sends from the page itself (some privacy settings make the origin "null").
+	browser := map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+	status, body = s.reviewPage("POST", "", url.Values{"t": {token}, "decision": {"deny"}, "reason": {reason}}, browser)
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, "You denied this request")
 	require.NotContains(t, body, "<script>alert(1)</script>", "the reason is escaped")

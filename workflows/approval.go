@@ -148,14 +148,28 @@ func (w *signup) summary() []SummaryItem {
 	return out
 }
 
+// deciders are the reviewers who decided the current stage. A reviewer decides a stage once; the same
+// person may decide a later stage when they are in its group (the example escalates the sponsor
+// stage to the security group, whose single member must then still decide the security stage).
 func (w *signup) deciders() []string {
 	var out []string
+	stage := w.stageConfig().Name
 	for _, d := range w.ap.decisions {
-		if d.Via != "policy" {
+		if d.Via != "policy" && d.Stage == stage {
 			out = append(out, d.Reviewer)
 		}
 	}
 	return out
+}
+
+// reviewsFlow says whether any of the groups is named by the flow's stages (as reviewers or escalation).
+func (w *signup) reviewsFlow(groups []string) bool {
+	for _, s := range w.in.Flow.Approval.Stages {
+		if slices.Contains(groups, s.Reviewers) || (s.EscalateTo != "" && slices.Contains(groups, s.EscalateTo)) {
+			return true
+		}
+	}
+	return false
 }
 
 // awaitDecisions waits while the sign-up is pending: decisions arrive as updates; reminders,
@@ -254,6 +268,10 @@ func (w *signup) validateDecide(ctx workflow.Context, in *DecisionInput) error {
 	if in == nil || in.ReviewerID == "" {
 		return appErr(ErrNotReviewer, "a reviewer is required")
 	}
+	// First whether the caller reviews this flow at all, so that nobody else learns the status.
+	if !w.reviewsFlow(in.Groups) {
+		return appErr(ErrNotReviewer, "you are not a reviewer of this sign-up's flow")
+	}
 	if w.ap == nil || w.status != StatusPendingApproval {
 		return appErr(ErrNotPending, "this sign-up is not waiting for a decision (it is "+string(w.status)+")")
 	}
@@ -266,10 +284,8 @@ func (w *signup) validateDecide(ctx workflow.Context, in *DecisionInput) error {
 	if w.mayDecideAs(in.Groups) == "" {
 		return appErr(ErrNotReviewer, "you are not a reviewer of the current stage ("+w.stageConfig().Name+")")
 	}
-	for _, d := range w.ap.decisions {
-		if d.Reviewer == in.ReviewerID {
-			return appErr(ErrAlreadyDecided, "you already decided this sign-up (stage "+d.Stage+")")
-		}
+	if slices.Contains(w.deciders(), in.ReviewerID) {
+		return appErr(ErrAlreadyDecided, "you already decided this stage ("+w.stageConfig().Name+")")
 	}
 	switch in.Decision {
 	case DecisionApprove:
@@ -324,13 +340,7 @@ func (w *signup) queryApproval(q ReviewerQuery) (*ApprovalView, error) {
 	if w.ap == nil {
 		return nil, appErr(ErrNoApproval, "this sign-up has no approval request")
 	}
-	mayView := false
-	for _, s := range w.in.Flow.Approval.Stages {
-		if slices.Contains(q.Groups, s.Reviewers) || (s.EscalateTo != "" && slices.Contains(q.Groups, s.EscalateTo)) {
-			mayView = true
-		}
-	}
-	if !mayView {
+	if !w.reviewsFlow(q.Groups) {
 		return nil, appErr(ErrNotReviewer, "you are not a reviewer of this sign-up's flow")
 	}
 	return w.approvalView(q), nil

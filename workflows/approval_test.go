@@ -302,8 +302,6 @@ func TestTwoStages(t *testing.T) {
 	h.apply()
 	sponsor := h.decide(time.Hour, "alice", []string{"managers"}, DecisionApprove, "")
 	wrongGroup := h.decide(2*time.Hour, "bob", []string{"managers"}, DecisionApprove, "")
-	// alice is in both groups, but one person approves a sign-up once: four eyes stay four eyes.
-	sameAgain := h.decide(2*time.Hour, "alice", []string{"managers", "security"}, DecisionApprove, "")
 	security := h.decide(3*time.Hour, "sec1", []string{"security"}, DecisionApprove, "")
 	res := h.runApproval(approvalInput(func(p *flow.Approval) {
 		p.Stages = append(p.Stages, flow.Stage{Name: "security-check", Reviewers: "security", Quorum: 1})
@@ -314,7 +312,6 @@ func TestTwoStages(t *testing.T) {
 	require.Equal(t, "security-check", sponsor.view.CurrentStage)
 	require.Equal(t, []string{"approved", "pending"}, []string{sponsor.view.Stages[0].State, sponsor.view.Stages[1].State})
 	require.Equal(t, ErrNotReviewer, errType(wrongGroup.err))
-	require.Equal(t, ErrAlreadyDecided, errType(sameAgain.err))
 	require.NoError(t, security.err)
 	require.Equal(t, StatusCompleted, res.Status)
 	require.Equal(t, []reviewerMail{
@@ -430,4 +427,31 @@ func applicationDetails(err error, v any) error {
 		return err
 	}
 	return ae.Details(v)
+}
+
+// The example: the sponsor stage escalates to security, whose only member then decides both the
+// escalated stage and the security stage.
+func TestEscalationGroupAlsoDecidesALaterStage(t *testing.T) {
+	h := newApprovalHarness(t)
+	h.apply()
+	sponsor := h.decide(73*time.Hour, "sec1", []string{"security"}, DecisionApprove, "")
+	twice := h.decide(74*time.Hour, "sec1", []string{"security"}, DecisionApprove, "")
+	res := h.runApproval(approvalInput(func(p *flow.Approval) {
+		p.Stages[0].EscalateAfter = flow.Duration(72 * time.Hour)
+		p.Stages[0].EscalateTo = "security"
+		p.Stages = append(p.Stages, flow.Stage{Name: "security-check", Reviewers: "security", Quorum: 1})
+	}))
+	require.NoError(t, sponsor.err)
+	require.Equal(t, "security-check", sponsor.view.CurrentStage)
+	require.NoError(t, twice.err)
+	require.Equal(t, StatusCompleted, res.Status)
+}
+
+func TestOutsiderLearnsNothingFromADecision(t *testing.T) {
+	h := newApprovalHarness(t)
+	early := h.decide(-time.Minute, "mallory", []string{"sales"}, DecisionApprove, "")
+	h.apply()
+	h.decide(time.Hour, "alice", []string{"managers"}, DecisionApprove, "")
+	h.runApproval(approvalInput(nil))
+	require.Equal(t, ErrNotReviewer, errType(early.err), "not not_pending: the status is not revealed")
 }

@@ -68,8 +68,8 @@ func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref fl
 		timeout = flow.DefaultConnectorTimeout
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// The HTTP client enforces the connector's own timeout; the margin covers a worker that dies
-		// mid-call, after which the attempt is retried on another worker.
+		// The HTTP client or the plugin manager enforces the connector's own timeout; the margin covers a
+		// worker that dies mid-call, after which the attempt is retried on another worker.
 		StartToCloseTimeout: timeout + 5*time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        500 * time.Millisecond,
@@ -80,7 +80,7 @@ func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref fl
 	})
 	var res activities.CallConnectorResult
 	err := workflow.ExecuteActivity(actx, a.CallConnector, &activities.CallConnectorInput{
-		SignupID: w.in.SignupID, Endpoint: ref.Endpoint, Step: step, ClientID: w.in.Flow.ClientID,
+		SignupID: w.in.SignupID, Endpoint: ref.Endpoint, Plugin: ref.Plugin, Step: step, ClientID: w.in.Flow.ClientID,
 		UILocales: w.locale, Email: NormalizeEmail(w.in.Email), Claims: w.in.Flow.ToClaims(values),
 	}).Get(ctx, &res)
 	if err != nil {

@@ -60,8 +60,6 @@ var (
 	SAEmailDomain = temporal.NewSearchAttributeKeyKeyword("SignupEmailDomain")
 	// SAApprovalGroups lists the reviewer groups that may decide the current stage of a pending sign-up.
 	SAApprovalGroups = temporal.NewSearchAttributeKeyKeywordList("SignupApprovalGroups")
-	// SADecidedBy lists the reviewers who have decided the current stage.
-	SADecidedBy = temporal.NewSearchAttributeKeyKeywordList("SignupDecidedBy")
 )
 
 // MemoInbox is the memo key of the inbox entry of a pending sign-up (InboxEntry), so that a reviewer's
