@@ -2,7 +2,8 @@
 #
 # signupflow container image: one static binary, three subcommands
 # (serve = api + worker in one process, api, worker), plus the example API
-# connector (/usr/local/bin/example-connector). docker-compose.yml runs the
+# connector (/usr/local/bin/example-connector) and the example connector
+# plugins (/usr/local/lib/signupflow/plugins/). docker-compose.yml runs the
 # same image as signupflow-api, signupflow-worker and, with its entrypoint
 # overridden, example-connector.
 
@@ -22,6 +23,9 @@ RUN go mod download
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/signupflow ./cmd/example-connector
+# The example connector plugins (docs/plugins.md), started by the worker as child processes.
+RUN --mount=type=cache,target=/root/.cache/go-build \
+    go build -trimpath -ldflags="-s -w" -o /out/plugins/ ./plugins/examples/...
 
 # ---- runtime ----------------------------------------------------------------
 # distroless/static: no shell, no package manager, CA certificates and tzdata
@@ -29,6 +33,8 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
 FROM gcr.io/distroless/static-debian12:nonroot
 
 COPY --from=build /out/signupflow /out/example-connector /usr/local/bin/
+# deploy/signupflow.compose.yaml names the plugins by these paths (deploy/compose_test.go checks it).
+COPY --from=build /out/plugins/ /usr/local/lib/signupflow/plugins/
 # Default config baked in (its connectors point at 127.0.0.1:7071, as for
 # `make run`). docker-compose.yml bind-mounts deploy/signupflow.compose.yaml
 # read-only over the same path; its connectors call the example-connector

@@ -1,5 +1,5 @@
 // Package activities holds every piece of I/O a sign-up workflow does: one-time codes (Redis), e-mail,
-// API connectors (HTTP), the built-in directory. The workflow calls them through a nil
+// API connectors (HTTP and plugins), the built-in directory. The workflow calls them through a nil
 // *Activities; the worker registers one real value whose fields hold the clients.
 package activities
 
@@ -11,6 +11,7 @@ import (
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/otp"
+	"github.com/signupflow/signupflow/plugins"
 )
 
 // Activities are registered once per worker.
@@ -19,7 +20,10 @@ type Activities struct {
 	Directory  *directory.Store
 	Mail       mail.Sender
 	Connectors *connector.Client
-	Logger     *slog.Logger
+	// Plugins runs the connector plugins. worker.Run closes it when the worker stops. (Activities has
+	// no Close method: every exported method is registered as an activity.)
+	Plugins *plugins.Manager
+	Logger  *slog.Logger
 
 	// Reviewers is the reviewer directory of the live configuration (built without tokens).
 	Reviewers *approval.Directory

@@ -9,12 +9,15 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/plugins"
 )
 
-// CallConnectorInput is one connector call. The endpoint carries secret names, never secrets.
+// CallConnectorInput is one connector call. The endpoint carries secret names, never secrets. Plugin is
+// set for a connector plugin, whose id and timeout are still Endpoint's.
 type CallConnectorInput struct {
 	SignupID  string             `json:"signupId"`
 	Endpoint  connector.Endpoint `json:"endpoint"`
+	Plugin    *plugins.Config    `json:"plugin,omitempty"`
 	Step      connector.Step     `json:"step"`
 	ClientID  string             `json:"clientId"`
 	UILocales string             `json:"uiLocales,omitempty"`
@@ -31,19 +34,14 @@ type CallConnectorResult struct {
 	LatencyMs   int64            `json:"latencyMs"`
 }
 
-// CallConnector calls an HTTP connector. Timeouts, network errors and 5xx are returned as plain errors
-// and retried by the workflow's policy; contract violations, 4xx and configuration faults are final.
+// CallConnector calls a connector: over HTTP, or through the plugin manager for a connector plugin.
+// Both kinds fail with *connector.Error. Timeouts, network errors (a plugin that crashed included) and
+// 5xx are returned as plain errors and retried by the workflow's policy; contract violations, 4xx and
+// configuration faults are final.
 func (a *Activities) CallConnector(ctx context.Context, in *CallConnectorInput) (*CallConnectorResult, error) {
-	req := &connector.Request{
-		Step:       in.Step,
-		ClientID:   in.ClientID,
-		UILocales:  in.UILocales,
-		Email:      in.Email,
-		Identities: []connector.Identity{{SignInType: "federated", Issuer: "mail", IssuerAssignedID: in.Email}},
-		Claims:     in.Claims,
-	}
+	req := ConnectorRequest(in)
 	start := time.Now()
-	res, err := a.Connectors.Call(ctx, in.Endpoint, req, in.SignupID)
+	res, err := a.call(ctx, in, req)
 	latency := time.Since(start)
 	log := a.logger().With("connector", in.Endpoint.ID, "step", in.Step, "signupId", in.SignupID,
 		"attempt", activity.GetInfo(ctx).Attempt, "latencyMs", latency.Milliseconds())
@@ -59,4 +57,27 @@ func (a *Activities) CallConnector(ctx context.Context, in *CallConnectorInput) 
 	log.Info("connector answered", "action", res.Action, "code", res.Code)
 	return &CallConnectorResult{Action: res.Action, Claims: res.Claims, UserMessage: res.UserMessage,
 		Code: res.Code, LatencyMs: latency.Milliseconds()}, nil
+}
+
+// ConnectorRequest is the request CallConnector sends for in, to an HTTP connector and a plugin alike.
+func ConnectorRequest(in *CallConnectorInput) *connector.Request {
+	return &connector.Request{
+		Step:       in.Step,
+		ClientID:   in.ClientID,
+		UILocales:  in.UILocales,
+		Email:      in.Email,
+		Identities: []connector.Identity{{SignInType: "federated", Issuer: "mail", IssuerAssignedID: in.Email}},
+		Claims:     in.Claims,
+	}
+}
+
+// call makes one attempt with the connector's kind.
+func (a *Activities) call(ctx context.Context, in *CallConnectorInput, req *connector.Request) (*connector.Response, error) {
+	if in.Plugin == nil {
+		return a.Connectors.Call(ctx, in.Endpoint, req, in.SignupID)
+	}
+	if a.Plugins == nil {
+		return nil, &connector.Error{Kind: connector.KindConfig, Msg: "this worker runs no connector plugins"}
+	}
+	return a.Plugins.Invoke(ctx, in.Endpoint.ID, *in.Plugin, in.Endpoint.Timeout, req, in.SignupID)
 }

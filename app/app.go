@@ -26,6 +26,7 @@ import (
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/otp"
+	"github.com/signupflow/signupflow/plugins"
 	"github.com/signupflow/signupflow/worker"
 )
 
@@ -104,7 +105,9 @@ func (e *Env) Close() {
 	_ = e.Redis.Close()
 }
 
-// Activities builds the activities of a worker.
+// Activities builds the activities of a worker, with a new plugin manager that starts connector plugins
+// when they are first called. worker.Run closes that manager when the worker stops, which kills the
+// plugin processes; call acts.Plugins.Close() yourself for activities that never run in a worker.
 func (e *Env) Activities() (*activities.Activities, error) {
 	out := e.MailOut
 	if out == nil {
@@ -123,6 +126,7 @@ func (e *Env) Activities() (*activities.Activities, error) {
 		Directory:  &directory.Store{Redis: e.Redis, Prefix: api.KeyPrefix},
 		Mail:       sender,
 		Connectors: connector.NewClient(e.Getenv),
+		Plugins:    plugins.NewManager(e.Logger),
 		Logger:     e.Logger,
 		Reviewers:  reviewers,
 		Links:      approval.NewSigner(e.Secret),
@@ -161,6 +165,8 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		if err != nil {
 			return err
 		}
+		// worker.Run closes it when the worker stops; this covers returning before it runs.
+		defer acts.Plugins.Close()
 		if err := worker.EnsureSearchAttributes(ctx, e.Temporal, e.Config.Temporal.Namespace); err != nil {
 			return err
 		}

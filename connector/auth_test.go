@@ -72,17 +72,35 @@ func TestEndpointValidate(t *testing.T) {
 		t.Fatalf("valid endpoint: %v", err)
 	}
 	bad := map[string]Endpoint{
-		"id is required":                       {URL: "https://x.example"},
-		"url: is required":                     {ID: "a"},
-		"url: scheme must be http":             {ID: "a", URL: "ftp://x.example"},
-		"url: has no host":                     {ID: "a", URL: "https:///path"},
-		"timeout 21s is out of range":          {ID: "a", URL: "https://x.example", Timeout: 21 * time.Second},
-		"auth: unknown auth type":              {ID: "a", URL: "https://x.example", Auth: Auth{Type: "x"}},
-		"clientCertificate needs an https url": {ID: "a", URL: "http://x.example", Auth: Auth{Type: "clientCertificate", CertFile: "c", KeyFile: "k"}},
+		"id: required":                            {URL: "https://x.example"},
+		"url: is required":                        {ID: "a"},
+		"url: scheme must be http":                {ID: "a", URL: "ftp://x.example"},
+		"url: has no host":                        {ID: "a", URL: "https:///path"},
+		"timeout: 21s exceeds the maximum of 20s": {ID: "a", URL: "https://x.example", Timeout: 21 * time.Second},
+		"timeout: -1s must not be negative":       {ID: "a", URL: "https://x.example", Timeout: -time.Second},
+		"auth: unknown auth type":                 {ID: "a", URL: "https://x.example", Auth: Auth{Type: "x"}},
+		"clientCertificate needs an https url":    {ID: "a", URL: "http://x.example", Auth: Auth{Type: "clientCertificate", CertFile: "c", KeyFile: "k"}},
 	}
 	for want, ep := range bad {
 		if err := ep.Validate(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: got %v, want error containing %q", ep, err, want)
+		}
+	}
+
+	// Every problem at once, one line each, each starting with its key.
+	all := Endpoint{URL: "ftp://x.example", Timeout: time.Minute, Auth: Auth{Type: "basic", TokenEnv: "T"}}
+	err := all.Validate()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{"id: ", "url: ", "timeout: ", "auth: username", "auth: passwordEnv", "auth: tokenEnv"}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%v", len(lines), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d %q does not start with %q", i, lines[i], w)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -66,26 +67,52 @@ type Endpoint struct {
 
 // Validate checks everything about e that can be checked without reading
 // secrets or files, so configuration mistakes surface at start-up rather than
-// at an applicant's first sign-up. Errors name the yaml key.
+// at an applicant's first sign-up. Every problem is reported, one per line
+// (errors.Join), each starting with the yaml key it is about ("url: ...",
+// "auth: passwordEnv is required ...").
 func (e Endpoint) Validate() error {
+	var errs []error
 	if e.ID == "" {
-		return fmt.Errorf("id is required")
+		errs = append(errs, errors.New("id: required"))
 	}
 	if err := validateURL(e.URL); err != nil {
-		return fmt.Errorf("url: %w", err)
+		errs = append(errs, fmt.Errorf("url: %w", err))
 	}
-	if e.Timeout < 0 || e.Timeout > MaxTimeout {
-		return fmt.Errorf("timeout %s is out of range (0 for %s, at most %s)", e.Timeout, DefaultTimeout, MaxTimeout)
+	if err := ValidateTimeout(e.Timeout); err != nil {
+		errs = append(errs, err)
 	}
 	if err := e.Auth.Validate(); err != nil {
-		return fmt.Errorf("auth: %w", err)
-	}
-	if e.Auth.kind() == authClientCertificate {
-		if u, _ := url.Parse(e.URL); u.Scheme != "https" {
-			return fmt.Errorf("url: auth type clientCertificate needs an https url")
+		for _, one := range splitJoined(err) {
+			errs = append(errs, fmt.Errorf("auth: %w", one))
 		}
 	}
+	if e.Auth.kind() == authClientCertificate {
+		if u, err := url.Parse(e.URL); err == nil && u.Scheme != "https" {
+			errs = append(errs, errors.New("url: auth type clientCertificate needs an https url"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateTimeout checks a connector's per-attempt timeout (0 means
+// DefaultTimeout). It applies to HTTP connectors and plugins alike; the
+// error starts with the yaml key.
+func ValidateTimeout(d time.Duration) error {
+	switch {
+	case d < 0:
+		return fmt.Errorf("timeout: %s must not be negative (0 for %s)", d, DefaultTimeout)
+	case d > MaxTimeout:
+		return fmt.Errorf("timeout: %s exceeds the maximum of %s", d, MaxTimeout)
+	}
 	return nil
+}
+
+// splitJoined returns the errors an errors.Join holds, or err alone.
+func splitJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func (e Endpoint) timeout() time.Duration {

@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -286,6 +288,9 @@ func connectorHostErrors(cfg *flow.Config, p *types.Project) []error {
 	hosts := serviceHosts(p)
 	var errs []error
 	for _, k := range cfg.Connectors {
+		if k.Plugin != nil {
+			continue // a child process of the worker: see pluginErrors
+		}
 		u, err := url.Parse(k.URL)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("connector %q: %v", k.ID, err))
@@ -332,6 +337,71 @@ func TestComposeConfigConnectorsReachServices(t *testing.T) {
 	}
 }
 
+// imagePluginDir returns the directory the Dockerfile installs the example
+// plugins into, checking that it builds every example: a `go build -o
+// /out/plugins/ ./plugins/examples/...` in the build stage, and a `COPY
+// --from=build /out/plugins/ DIR` in the runtime stage.
+func imagePluginDir(t *testing.T, root string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	if !strings.Contains(text, "-o /out/plugins/ ./plugins/examples/...") {
+		t.Errorf("Dockerfile: no `go build ... -o /out/plugins/ ./plugins/examples/...`")
+	}
+	m := regexp.MustCompile(`(?m)^COPY --from=build /out/plugins/ (\S+)\s*$`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatal("Dockerfile: no `COPY --from=build /out/plugins/ DIR`")
+	}
+	return strings.TrimSuffix(m[1], "/")
+}
+
+// pluginErrors reports each plugin connector of cfg whose command is not a
+// binary the image installs into dir: an example of plugins/examples.
+func pluginErrors(cfg *flow.Config, root, dir string) []error {
+	var errs []error
+	for _, k := range cfg.Connectors {
+		if k.Plugin == nil {
+			continue
+		}
+		cmd := k.Plugin.Command
+		if path.Dir(cmd) != dir {
+			errs = append(errs, fmt.Errorf("connector %q: plugin.command %s is not in %s, where the image installs the plugins", k.ID, cmd, dir))
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(root, "plugins", "examples", path.Base(cmd))); err != nil || !fi.IsDir() {
+			errs = append(errs, fmt.Errorf("connector %q: plugin.command %s: there is no plugins/examples/%s to build it from", k.ID, cmd, path.Base(cmd)))
+		}
+	}
+	return errs
+}
+
+// TestComposeConfigPluginsAreInTheImage: every plugin the mounted
+// configuration starts is installed in the image at that path. The `make run`
+// paths (./bin/plugins/...) would not be found in a container.
+func TestComposeConfigPluginsAreInTheImage(t *testing.T) {
+	root := repoRoot(t)
+	dir := imagePluginDir(t, root)
+	cfg := loadConfig(t, filepath.Join(root, configMountSource))
+	n := 0
+	for _, k := range cfg.Connectors {
+		if k.Plugin != nil {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("%s declares no plugin connectors", configMountSource)
+	}
+	for _, err := range pluginErrors(cfg, root, dir) {
+		t.Errorf("%s: %v", configMountSource, err)
+	}
+	if errs := pluginErrors(loadConfig(t, filepath.Join(root, exampleConfig)), root, dir); len(errs) == 0 {
+		t.Errorf("%s (./bin/plugins paths) passed the plugin check", exampleConfig)
+	}
+}
+
 // TestComposeConfigMatchesExample: the compose configuration differs from
 // examples/signupflow.yaml in addresses only, never in what users see.
 func TestComposeConfigMatchesExample(t *testing.T) {
@@ -347,13 +417,19 @@ func TestComposeConfigMatchesExample(t *testing.T) {
 	if compose.ExtensionsAppID != example.ExtensionsAppID {
 		t.Errorf("extensionsAppId: %s %q, %s %q", configMountSource, compose.ExtensionsAppID, exampleConfig, example.ExtensionsAppID)
 	}
-	// Same connectors apart from where they are.
+	// Same connectors apart from where they are: the host of a URL, the
+	// directory of a plugin.
 	strip := func(ks []flow.Connector) []flow.Connector {
 		out := slices.Clone(ks)
 		for i := range out {
 			if u, err := url.Parse(out[i].URL); err == nil {
 				u.Host = ""
 				out[i].URL = u.String()
+			}
+			if p := out[i].Plugin; p != nil {
+				c := *p
+				c.Command = path.Base(c.Command)
+				out[i].Plugin = &c
 			}
 		}
 		return out

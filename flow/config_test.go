@@ -71,11 +71,31 @@ func TestParseExampleFile(t *testing.T) {
 	require.Equal(t, 1, *status.Retries)
 	require.Equal(t, OnErrorBlock, status.OnError)
 
+	require.Equal(t, KindHTTP, status.Kind())
+
+	// The example plugins: no url, no auth, defaults for what they do not set.
+	allow := cfg.Connector("domain-allowlist")
+	require.NotNil(t, allow)
+	require.Equal(t, KindPlugin, allow.Kind())
+	require.Equal(t, "./bin/plugins/domain-allowlist", allow.Plugin.Command)
+	require.Equal(t, []any{"fabrikam.com", "contoso.com", "woodgrove.test"}, allow.Plugin.Config["domains"],
+		"the README walkthrough's domains are allowed")
+	require.NotEmpty(t, allow.Plugin.Config["message"])
+	require.Empty(t, allow.URL)
+	require.Empty(t, allow.Auth.Type)
+	require.Equal(t, 5*time.Second, time.Duration(allow.Timeout))
+	require.Equal(t, 1, *allow.Retries)
+	require.Equal(t, OnErrorBlock, allow.OnError)
+	names := cfg.Connector("name-normalizer")
+	require.NotNil(t, names)
+	require.Equal(t, "./bin/plugins/name-normalizer", names.Plugin.Command)
+	require.Nil(t, names.Plugin.Config)
+
 	f := cfg.UserFlow("partner-signup")
 	require.NotNil(t, f)
 	require.Equal(t, 24*time.Hour, time.Duration(f.StepTimeout))
-	require.Equal(t, []string{"check-status"}, f.Connectors.PostFederationSignup)
-	require.Equal(t, []string{"validate-partner"}, f.Connectors.PostAttributeCollection)
+	require.Equal(t, []string{"check-status", "domain-allowlist"}, f.Connectors.PostFederationSignup)
+	require.Equal(t, []string{"name-normalizer", "validate-partner"}, f.Connectors.PostAttributeCollection)
 	require.Equal(t, 50, f.Limits.SignupsPerDomainPerDay)
 	require.Len(t, f.Attributes, 8)
 	// Attributes without a type default to string.
@@ -205,6 +225,28 @@ func TestParseRefusals(t *testing.T) {
 			[]string{"connectors[0].retries", "6 is out of range"}},
 		{"bad onError", replace(connector, `{id: k, url: "https://connector.example/api", onError: ignore}`),
 			[]string{"connectors[0].onError", `"ignore" is not one of block, continue`}},
+		{"connector without url or plugin", replace(connector, `{id: k}`),
+			[]string{"connectors[0]: set url (an HTTP connector) or plugin (a connector plugin)"}},
+		{"connector with url and plugin", replace(connector, `{id: k, url: "https://connector.example/api", plugin: {command: ./p}}`),
+			[]string{"connectors[0]: set either url or plugin, not both"}},
+		{"plugin with auth", replace(connector, `{id: k, plugin: {command: ./p}, auth: {type: bearer, tokenEnv: T}}`),
+			[]string{"connectors[0].auth: is for url connectors; a plugin gets its secrets through plugin.env"}},
+		{"plugin without command", replace(connector, `{id: k, plugin: {args: [-v]}}`),
+			[]string{"connectors[0].plugin.command: required"}},
+		{"plugin with a bad sha256", replace(connector, `{id: k, plugin: {command: ./p, sha256: abc}}`),
+			[]string{"connectors[0].plugin.sha256: must be 64 hex characters"}},
+		{"plugin with a bad env name", replace(connector, `{id: k, plugin: {command: ./p, env: {"A-B": x}}}`),
+			[]string{"connectors[0].plugin.env.A-B: not a valid variable name"}},
+		{"plugin with a reserved env name", replace(connector, `{id: k, plugin: {command: ./p, env: {PLUGIN_X: x}}}`),
+			[]string{"connectors[0].plugin.env.PLUGIN_X: reserved"}},
+		{"plugin with a bad env reference", replace(connector, `{id: k, plugin: {command: ./p, env: {A: "${B"}}}`),
+			[]string{"connectors[0].plugin.env.A: ${ without a closing }"}},
+		{"plugin with an unknown key", replace(connector, `{id: k, plugin: {command: ./p, confg: {}}}`),
+			[]string{"line 5: field confg not found in plugin"}},
+		{"plugin timeout over 20s", replace(connector, `{id: k, plugin: {command: ./p}, timeout: 21s}`),
+			[]string{"connectors[0].timeout: 21s exceeds the maximum of 20s"}},
+		{"plugin retries out of range", replace(connector, `{id: k, plugin: {command: ./p}, retries: 9}`),
+			[]string{"connectors[0].retries", "9 is out of range"}},
 		{"empty file", "", []string{"empty"}},
 		{"comments only", "# nothing yet\n", []string{"empty"}},
 	}
@@ -232,6 +274,44 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	require.Contains(t, err.Error(), "connectors[0].url")
 	require.Contains(t, err.Error(), "connectors[0].timeout")
 	require.Contains(t, err.Error(), "applications[0].userFlow")
+}
+
+func TestParsePluginConnector(t *testing.T) {
+	yml := strings.Replace(minimalYAML, `{id: k, url: "https://connector.example/api"}`, `id: k
+    plugin:
+      command: /opt/plugins/crm
+      args: [--region, eu]
+      sha256: 28ff6526f40298ded9d3d741cd9a7c4f57bab53f26bc63692a65499a96a4297f
+      env: {CRM_TOKEN: "${CRM_TOKEN}", MODE: strict}
+      config: {endpoint: "https://crm.example", retries: 3, tiers: [gold, silver], limits: {daily: 5}}
+    onError: continue`, 1)
+	cfg, err := Parse([]byte(yml), noEnv)
+	require.NoError(t, err)
+	k := cfg.Connector("k")
+	require.Equal(t, KindPlugin, k.Kind())
+	require.Equal(t, "/opt/plugins/crm", k.Plugin.Command)
+	require.Equal(t, []string{"--region", "eu"}, k.Plugin.Args)
+	require.Equal(t, map[string]string{"CRM_TOKEN": "${CRM_TOKEN}", "MODE": "strict"}, k.Plugin.Env, "references stay references")
+	require.Equal(t, map[string]any{"endpoint": "https://crm.example", "retries": 3, "tiers": []any{"gold", "silver"},
+		"limits": map[string]any{"daily": 5}}, k.Plugin.Config)
+	require.Equal(t, DefaultConnectorTimeout, time.Duration(k.Timeout))
+	require.Equal(t, 1, *k.Retries)
+	require.Equal(t, OnErrorContinue, k.OnError)
+	require.Empty(t, k.Auth.Type, "no auth default for a plugin")
+	require.Equal(t, "k", k.Endpoint().ID)
+	require.Empty(t, k.Endpoint().URL)
+}
+
+func TestParseReportsEveryAuthProblemWithItsKey(t *testing.T) {
+	yml := strings.Replace(minimalYAML, `{id: k, url: "https://connector.example/api"}`,
+		`{id: k, url: "https://connector.example/api", auth: {type: basic, tokenEnv: T}}`, 1)
+	_, err := Parse([]byte(yml), noEnv)
+	require.Error(t, err)
+	lines := strings.Split(err.Error(), "\n")
+	require.Len(t, lines, 3, err.Error())
+	for _, l := range lines {
+		require.True(t, strings.HasPrefix(l, "connectors[0].auth: "), l)
+	}
 }
 
 func TestLoad(t *testing.T) {

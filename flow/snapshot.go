@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/plugins"
 )
 
 // Snapshot is everything a sign-up needs to know about its flow, copied into the workflow input when
@@ -25,9 +26,13 @@ type Snapshot struct {
 	StepTimeout             time.Duration  `json:"stepTimeout"`
 }
 
-// ConnectorRef is one connector call in a step's chain.
+// ConnectorRef is one connector call in a step's chain. Endpoint.ID and Endpoint.Timeout apply to
+// both kinds. An HTTP connector has Endpoint.URL and Endpoint.Auth; a plugin has Plugin instead, so
+// that the worker knows what to start (env values are references to the worker's environment, never
+// secrets).
 type ConnectorRef struct {
 	Endpoint connector.Endpoint `json:"endpoint"`
+	Plugin   *plugins.Config    `json:"plugin,omitempty"`
 	Retries  int                `json:"retries"`
 	OnError  string             `json:"onError"`
 }
@@ -65,11 +70,12 @@ func (c *Config) refs(ids []string) ([]ConnectorRef, error) {
 		if k == nil {
 			return nil, fmt.Errorf("unknown connector %q", id)
 		}
-		out = append(out, ConnectorRef{
-			Endpoint: connector.Endpoint{ID: k.ID, URL: k.URL, Auth: k.Auth, Timeout: time.Duration(k.Timeout)},
-			Retries:  *k.Retries,
-			OnError:  k.OnError,
-		})
+		ref := ConnectorRef{Endpoint: k.Endpoint(), Retries: *k.Retries, OnError: k.OnError}
+		if k.Plugin != nil {
+			p := *k.Plugin
+			ref.Plugin = &p
+		}
+		out = append(out, ref)
 	}
 	return out, nil
 }

@@ -37,16 +37,30 @@ func TestSnapshot(t *testing.T) {
 	require.Equal(t, "none", s.Approval.Mode)
 	require.Len(t, s.Attributes, 8)
 
-	require.Len(t, s.PostFederationSignup, 1)
+	require.Len(t, s.PostFederationSignup, 2)
 	status := s.PostFederationSignup[0]
 	require.Equal(t, "check-status", status.Endpoint.ID)
 	require.Equal(t, "http://127.0.0.1:7071/api/status", status.Endpoint.URL)
 	require.Equal(t, 10*time.Second, status.Endpoint.Timeout)
 	require.Equal(t, 1, status.Retries)
 	require.Equal(t, OnErrorBlock, status.OnError)
+	require.Nil(t, status.Plugin)
 
-	require.Len(t, s.PostAttributeCollection, 1)
-	validate := s.PostAttributeCollection[0]
+	// A plugin: the endpoint keeps the id and the timeout; Plugin says what to start.
+	allow := s.PostFederationSignup[1]
+	require.Equal(t, "domain-allowlist", allow.Endpoint.ID)
+	require.Equal(t, 5*time.Second, allow.Endpoint.Timeout)
+	require.Empty(t, allow.Endpoint.URL)
+	require.NotNil(t, allow.Plugin)
+	require.Equal(t, "./bin/plugins/domain-allowlist", allow.Plugin.Command)
+	require.Contains(t, allow.Plugin.Config, "domains")
+	require.Equal(t, 1, allow.Retries)
+	require.Equal(t, OnErrorBlock, allow.OnError)
+
+	require.Len(t, s.PostAttributeCollection, 2)
+	require.Equal(t, "name-normalizer", s.PostAttributeCollection[0].Endpoint.ID)
+	require.NotNil(t, s.PostAttributeCollection[0].Plugin)
+	validate := s.PostAttributeCollection[1]
 	require.Equal(t, "validate-partner", validate.Endpoint.ID)
 	require.Equal(t, 5*time.Second, validate.Endpoint.Timeout)
 	require.Equal(t, 1, validate.Retries)
@@ -96,6 +110,38 @@ func TestSnapshotHoldsNoSecrets(t *testing.T) {
 	require.NoError(t, err)
 	require.NotContains(t, string(js), secret)
 	require.Contains(t, string(js), `"passwordEnv":"VALIDATE_PASSWORD"`)
+}
+
+func TestSnapshotOfAPluginHoldsEnvReferencesOnly(t *testing.T) {
+	const secret = "s3cret-crm-token"
+	t.Setenv("CRM_TOKEN", secret)
+	yml := `
+applications: [{clientId: app, name: App, userFlow: f}]
+connectors:
+  - {id: p, plugin: {command: ./crm, env: {TOKEN: "${CRM_TOKEN}"}, config: {tier: gold}}, timeout: 3s, retries: 2}
+userFlows:
+  - {id: f, connectors: {postFederationSignup: [p]}}
+`
+	cfg, err := Parse([]byte(yml), nil)
+	require.NoError(t, err)
+	s, err := cfg.Snapshot(cfg.Application("app"))
+	require.NoError(t, err)
+	js, err := json.Marshal(s)
+	require.NoError(t, err)
+	require.NotContains(t, string(js), secret)
+	require.Contains(t, string(js), `"plugin":{"command":"./crm","env":{"TOKEN":"${CRM_TOKEN}"},"config":{"tier":"gold"}}`)
+
+	var back Snapshot
+	require.NoError(t, json.Unmarshal(js, &back))
+	require.Equal(t, s.PostFederationSignup, back.PostFederationSignup)
+	ref := back.PostFederationSignup[0]
+	require.Equal(t, "p", ref.Endpoint.ID)
+	require.Equal(t, 3*time.Second, ref.Endpoint.Timeout)
+	require.Equal(t, 2, ref.Retries)
+
+	// The snapshot's plugin block is not the configuration's.
+	s.PostFederationSignup[0].Plugin.Command = "./other"
+	require.Equal(t, "./crm", cfg.Connector("p").Plugin.Command)
 }
 
 func TestSnapshotIsACopyAndSurvivesJSON(t *testing.T) {

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/signupflow/signupflow/connector"
 )
 
 // problems collects every problem of a file so that an admin fixes them in one pass.
@@ -23,6 +26,20 @@ var (
 	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	domainPattern  = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
+
+// addEach adds every line of err (an errors.Join of messages that start with their key) under prefix.
+func (p *problems) addEach(prefix string, err error) {
+	for _, line := range lines(err) {
+		*p = append(*p, prefix+line)
+	}
+}
+
+func lines(err error) []string {
+	if err == nil {
+		return nil
+	}
+	return strings.Split(err.Error(), "\n")
+}
 
 func isHTTPURL(raw string) bool {
 	u, err := url.Parse(raw)
@@ -70,14 +87,26 @@ func (c *Config) validateConnectors(p *problems) map[string]bool {
 			p.add(key+".id", "duplicate id %q", k.ID)
 		}
 		ids[k.ID] = true
-		if !isHTTPURL(k.URL) {
-			p.add(key+".url", "%q is not an http(s) URL", k.URL)
-		}
-		if err := k.Auth.Validate(); err != nil {
-			p.add(key+".auth", "%v", err)
-		}
-		if t := time.Duration(k.Timeout); t > MaxConnectorTimeout {
-			p.add(key+".timeout", "%s exceeds the maximum of %s", t, MaxConnectorTimeout)
+		switch {
+		case k.Plugin != nil:
+			if k.URL != "" {
+				p.add(key, "set either url or plugin, not both")
+			}
+			if !reflect.ValueOf(k.Auth).IsZero() {
+				p.add(key+".auth", "is for url connectors; a plugin gets its secrets through plugin.env")
+			}
+			p.addEach(key+".", k.Plugin.Validate())
+			p.addEach(key+".", connector.ValidateTimeout(time.Duration(k.Timeout)))
+		case k.URL == "":
+			p.add(key, "set url (an HTTP connector) or plugin (a connector plugin)")
+		default:
+			// The connector package owns the rules for HTTP endpoints. Its id rule is weaker than ours,
+			// which is checked above.
+			for _, line := range lines(k.Endpoint().Validate()) {
+				if !strings.HasPrefix(line, "id: ") {
+					*p = append(*p, key+"."+line)
+				}
+			}
 		}
 		if *k.Retries < 0 || *k.Retries > 5 {
 			p.add(key+".retries", "%d is out of range (0 to 5)", *k.Retries)

@@ -27,6 +27,7 @@ import (
 	"github.com/signupflow/signupflow/api"
 	"github.com/signupflow/signupflow/app"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/internal/testplugins"
 	"github.com/signupflow/signupflow/internal/testredis"
 	"github.com/signupflow/signupflow/mail/mailtest"
 	"github.com/signupflow/signupflow/worker"
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 	temporalServer = temporaltest.NewServer()
 	code := m.Run()
 	temporalServer.Stop()
+	testplugins.Cleanup()
 	os.Exit(code)
 }
 

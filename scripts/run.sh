@@ -44,7 +44,7 @@ export REVIEWER_SEC1_TOKEN=${REVIEWER_SEC1_TOKEN:-dev-sec1-reviewer-token}
 say() { echo "run: $*"; }
 fail() { echo "run: $*" >&2; exit 1; }
 
-for bin in bin/signupflow bin/example-connector bin/temporal; do
+for bin in bin/signupflow bin/example-connector bin/temporal bin/plugins/domain-allowlist bin/plugins/name-normalizer; do
   [ -x "$bin" ] || fail "$bin is missing: start the system with 'make run', which builds it."
 done
 [ -f "$CONFIG" ] || fail "configuration file $CONFIG not found (set CONFIG=path/to/signupflow.yaml)."

@@ -25,8 +25,12 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts)
 }
 
-// Run runs a worker on the task queue until ctx ends.
+// Run runs a worker on the task queue until ctx ends. When the worker has stopped, or did not start, it
+// closes acts.Plugins: every connector plugin process is killed, and Run returns once they are gone.
 func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities) error {
+	if acts.Plugins != nil {
+		defer acts.Plugins.Close()
+	}
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
 	Register(w, acts)
 	if err := w.Start(); err != nil {

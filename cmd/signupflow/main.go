@@ -1,11 +1,14 @@
-// Command signupflow runs the signupflow API and worker.
+// Command signupflow runs the signupflow API and worker, and calls connectors from the command line.
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -15,10 +18,60 @@ import (
 )
 
 func main() {
-	if err := newRoot().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "signupflow:", err)
-		os.Exit(1)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes. A failure that is not a usage error exits 1.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the command failed; for `connector`, the connector failed or refused
+	exitUsage  = 2 // bad flags or arguments, or a configuration file that does not load
+)
+
+const errorPrefix = "signupflow:"
+
+// exitError ends the process with code; err, when set, is printed first.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
 	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is an exitUsage error.
+func usageError(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// run runs the command line args and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	var ee *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintln(stderr, errorPrefix, ee.err)
+		}
+		return ee.code
+	case strings.HasPrefix(err.Error(), "unknown command "):
+		fmt.Fprintln(stderr, errorPrefix, err)
+		return exitUsage
+	}
+	fmt.Fprintln(stderr, errorPrefix, err)
+	return exitFailed
 }
 
 type globals struct {
@@ -39,10 +92,12 @@ func newRoot() *cobra.Command {
 	pf.StringVarP(&g.config, "config", "c", envOr("SIGNUPFLOW_CONFIG", "signupflow.yaml"), "configuration file (env SIGNUPFLOW_CONFIG)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: exitUsage, err: err} })
 	root.AddCommand(
 		runCommand(g, "serve", "Run the API and the worker in one process", true, true),
 		runCommand(g, "api", "Run only the HTTP API (start more replicas behind a load balancer)", true, false),
 		runCommand(g, "worker", "Run only the Temporal worker (start as many as the load needs)", false, true),
+		connectorCommand(g),
 	)
 	return root
 }
@@ -60,7 +115,7 @@ SIGNUPFLOW_SECRET, required unless serve runs alone), admin.tokenEnv (default SI
 and each connector's auth.*Env.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			logger, err := newLogger(g)
+			logger, err := newLogger(g, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -82,19 +137,19 @@ and each connector's auth.*Env.`,
 	}
 }
 
-func newLogger(g *globals) (*slog.Logger, error) {
+func newLogger(g *globals, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, usageError("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch g.logFormat {
 	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewTextHandler(w, opts)), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, fmt.Errorf("--log-format: %q is not text or json", g.logFormat)
+	return nil, usageError("--log-format: %q is not text or json", g.logFormat)
 }
 
 func envOr(k, def string) string {
