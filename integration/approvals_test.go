@@ -405,6 +405,9 @@ func TestWorkerRestartWhilePending(t *testing.T) {
 	r := s.do("POST", "/v1/approvals/"+id+"/decision", aliceToken, map[string]any{"decision": "approve"})
 	require.Equal(t, http.StatusOK, r.status, r.raw)
 	require.Equal(t, "security-check", r.body["currentStage"])
+	// Let the second stage's reviewer e-mail go out first: a mail activity cut off by the stop would only
+	// be retried after its 30 s start-to-close timeout, and the run closes after its e-mails.
+	require.Contains(t, s.mailWith("sec@woodgrove.test", "Approval needed").Text, email)
 
 	s.stopWorker()
 	s.startWorker()
@@ -415,7 +418,7 @@ func TestWorkerRestartWhilePending(t *testing.T) {
 	require.Equal(t, "Completed", s.do("GET", "/v1/signups/"+id, tok, nil).body["status"])
 	list := s.do("GET", "/v1/accounts?email="+email, adminToken, nil)
 	require.Len(t, list.body["items"], 1, "exactly one account")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	require.NoError(t, s.env.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil))
 	s.recordHistory(id, "approval_two_stages_worker_restart.json")
