@@ -44,7 +44,7 @@ fuzz:
 # The benchmark harness (bench/, cmd/signupflow-bench): starts the Temporal dev server in memory, a
 # redis-server, an SMTP capture, an HTTP connector and signupflow serve on free ports, measures the
 # sign-up path against a Temporal-only floor and pending approvals at scale, and stops them all. The
-# table goes to stdout, JSON and a chart to bench/results/. The defaults take about 15 minutes on 2 cores.
+# table goes to stdout, JSON and a chart to bench/results/. The defaults take about 13 minutes on 2 cores.
 BENCH_N           ?= 500
 BENCH_CONCURRENCY ?= 20
 BENCH_PENDING     ?= 5000

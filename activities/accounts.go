@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signupflow/signupflow/audit"
 	"github.com/signupflow/signupflow/directory"
 )
 
@@ -66,7 +67,9 @@ func (a *Activities) Provision(ctx context.Context, in *ProvisionInput) (*Provis
 	if err != nil {
 		return nil, err
 	}
-	a.logger().Info("account provisioned", "signupId", in.SignupID, "accountId", got.ID, "created", created)
+	// created is false when an earlier attempt of this sign-up made the account (and may have logged it).
+	a.logger().Info(audit.Message(audit.AccountCreated), audit.Key, audit.AccountCreated, "signupId", in.SignupID,
+		"flow", in.FlowID, "clientId", in.ClientID, "accountId", got.ID, "email", audit.MaskEmail(in.Email), "created", created)
 	return &ProvisionResult{AccountID: got.ID, Created: created}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/mail"
+	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
 	"github.com/signupflow/signupflow/plugins"
 )
@@ -33,6 +34,8 @@ type Activities struct {
 	Once *approval.Once
 	// PublicURL is the base of links in e-mails, e.g. "http://localhost:8080" (no trailing slash).
 	PublicURL string
+	// Metrics records connector calls and one-time codes; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Error type names of non-retryable application errors. They are part of workflow histories: never

@@ -37,6 +37,7 @@ func (a *Activities) SendCode(ctx context.Context, in *SendCodeInput) (*SendCode
 		// flatten: the wrapped error may hold the address, and errors are kept in workflow history.
 		return nil, fmt.Errorf("send code e-mail: %w", flatten(err))
 	}
+	a.Metrics.CodeSent()
 	a.logger().Info("one-time code sent", "signupId", in.SignupID)
 	return &SendCodeResult{}, nil
 }
@@ -58,6 +59,9 @@ func (a *Activities) VerifyCode(ctx context.Context, in *VerifyCodeInput) (*Veri
 	out, left, err := a.Codes.Verify(ctx, in.SignupID, in.CodeHash)
 	if err != nil {
 		return nil, err
+	}
+	if out != otp.OK {
+		a.Metrics.CodeFailed(string(out))
 	}
 	a.logger().Info("one-time code checked", "signupId", in.SignupID, "outcome", out)
 	return &VerifyCodeResult{Outcome: out, AttemptsLeft: left}, nil

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/plugins"
 )
 
@@ -45,6 +46,7 @@ func (a *Activities) CallConnector(ctx context.Context, in *CallConnectorInput) 
 	latency := time.Since(start)
 	log := a.logger().With("connector", in.Endpoint.ID, "step", in.Step, "signupId", in.SignupID,
 		"attempt", activity.GetInfo(ctx).Attempt, "latencyMs", latency.Milliseconds())
+	a.Metrics.ConnectorCall(in.Endpoint.ID, string(in.Step), connectorOutcome(res, err), latency)
 	if err != nil {
 		var cerr *connector.Error
 		if errors.As(err, &cerr) && !cerr.Retryable() {
@@ -57,6 +59,26 @@ func (a *Activities) CallConnector(ctx context.Context, in *CallConnectorInput) 
 	log.Info("connector answered", "action", res.Action, "code", res.Code)
 	return &CallConnectorResult{Action: res.Action, Claims: res.Claims, UserMessage: res.UserMessage,
 		Code: res.Code, LatencyMs: latency.Milliseconds()}, nil
+}
+
+// connectorOutcome is the outcome label of one attempt.
+func connectorOutcome(res *connector.Response, err error) string {
+	if err != nil {
+		var cerr *connector.Error
+		if errors.As(err, &cerr) && cerr.Kind == connector.KindTimeout {
+			return metrics.OutcomeTimeout
+		}
+		return metrics.OutcomeError
+	}
+	switch res.Action {
+	case connector.ActionContinue:
+		return metrics.OutcomeContinue
+	case connector.ActionShowBlockPage:
+		return metrics.OutcomeBlock
+	case connector.ActionValidationError:
+		return metrics.OutcomeValidationError
+	}
+	return metrics.OutcomeError
 }
 
 // ConnectorRequest is the request CallConnector sends for in, to an HTTP connector and a plugin alike.

@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
@@ -90,6 +91,7 @@ func (s *server) countFailure(c *gin.Context) bool {
 	if n.Val() <= reviewerFailLimit {
 		return false
 	}
+	s.Metrics.RateLimited("reviewer_failures")
 	p := newProblem(http.StatusTooManyRequests, CodeTooManyFailures, "too many failed sign-ins from your address; try again later")
 	p.RetryAfter = int(reviewerFailWindow / time.Second)
 	writeProblem(c, p)
@@ -418,5 +420,33 @@ func (s *server) decide(ctx context.Context, id string, me *approval.Member, req
 		return nil, err
 	}
 	// The audit line of the decision is written by the workflow, once, with the stage it decided.
+	s.Metrics.ApprovalDecision(req.Decision, decisionLatency(&view, me.ID))
 	return &view, nil
+}
+
+// decisionLatency is the time from the sign-up becoming pending to this reviewer's decision (the last
+// one it recorded; now when the view holds none).
+func decisionLatency(view *workflows.ApprovalView, reviewer string) time.Duration {
+	if view.PendingSince.IsZero() {
+		return -1
+	}
+	at := time.Now()
+	for i := len(view.Decisions) - 1; i >= 0; i-- {
+		if d := view.Decisions[i]; d.Reviewer == reviewer && !d.At.IsZero() {
+			at = d.At
+			break
+		}
+	}
+	return at.Sub(view.PendingSince)
+}
+
+// CountPendingApprovals counts the running sign-ups waiting for a decision (signupflow_approvals_pending).
+func CountPendingApprovals(ctx context.Context, tc client.Client, namespace string) (int64, error) {
+	q := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s'",
+		workflows.SignupWorkflow, workflows.SAStatus.GetName(), workflows.StatusPendingApproval)
+	resp, err := tc.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: namespace, Query: q})
+	if err != nil {
+		return 0, err
+	}
+	return resp.GetCount(), nil
 }

@@ -19,7 +19,7 @@ func (s *server) allowStart(c *gin.Context, app *flow.Application, email string)
 	ctx := c.Request.Context()
 	perIP := s.Config.Server.StartsPerMinutePerIP
 	res, err := s.limiter.Allow(ctx, KeyPrefix+"rl:start:ip:"+c.ClientIP(), redis_rate.PerMinute(perIP))
-	if !s.limitOK(c, res, err, "too many sign-ups started from your address; try again later") {
+	if !s.limitOK(c, "start_per_ip", res, err, "too many sign-ups started from your address; try again later") {
 		return false
 	}
 	f := s.Config.UserFlow(app.UserFlow)
@@ -30,10 +30,11 @@ func (s *server) allowStart(c *gin.Context, app *flow.Application, email string)
 	domain := sha256.Sum256([]byte(workflows.EmailDomain(email)))
 	key := KeyPrefix + "rl:start:domain:" + f.ID + ":" + hex.EncodeToString(domain[:12])
 	res, err = s.limiter.Allow(ctx, key, redis_rate.Limit{Rate: n, Burst: n, Period: 24 * time.Hour})
-	return s.limitOK(c, res, err, "too many sign-ups from this e-mail domain today; try again later")
+	return s.limitOK(c, "start_per_domain", res, err, "too many sign-ups from this e-mail domain today; try again later")
 }
 
-func (s *server) limitOK(c *gin.Context, res *redis_rate.Result, err error, msg string) bool {
+// limitOK answers for the limit named limit (the label of signupflow_rate_limit_refusals_total).
+func (s *server) limitOK(c *gin.Context, limit string, res *redis_rate.Result, err error, msg string) bool {
 	if err != nil {
 		s.log.Error("rate limiter unavailable", "error", err)
 		p := newProblem(http.StatusServiceUnavailable, CodeUnavailable, "the service is temporarily unavailable")
@@ -44,6 +45,7 @@ func (s *server) limitOK(c *gin.Context, res *redis_rate.Result, err error, msg 
 	if res.Allowed > 0 {
 		return true
 	}
+	s.Metrics.RateLimited(limit)
 	p := newProblem(http.StatusTooManyRequests, workflows.ErrRateLimited, msg)
 	p.RetryAfter = int(res.RetryAfter/time.Second) + 1
 	writeProblem(c, p)

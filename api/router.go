@@ -14,11 +14,16 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/metrics"
 )
 
 // Deps are what the API needs.
@@ -36,6 +41,11 @@ type Deps struct {
 	Nonces *approval.Nonces
 	// UpdateTimeout bounds how long a request waits for a workflow step (connectors may be slow).
 	UpdateTimeout time.Duration
+	// Metrics records requests and is served at GET /metrics (no auth); nil: no metrics.
+	Metrics *metrics.Metrics
+	// Tracer, when set, starts a server span per request (continuing an incoming W3C traceparent); the
+	// workflow updates the request makes carry it on (Temporal's tracing interceptor on the client).
+	Tracer trace.Tracer
 }
 
 // KeyPrefix prefixes every Redis key signupflow writes.
@@ -64,6 +74,9 @@ func NewRouter(d Deps) *gin.Engine {
 	// Only the socket peer counts as the client: X-Forwarded-For is not trusted (rate limits).
 	_ = r.SetTrustedProxies(nil)
 	r.Use(s.recovery, s.accessLog, limitBody)
+	if d.Tracer != nil {
+		r.Use(s.traceRequest)
+	}
 	r.NoRoute(func(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusNotFound, CodeNotFound, "no such resource"))
 	})
@@ -71,6 +84,10 @@ func NewRouter(d Deps) *gin.Engine {
 		writeProblem(c, newProblem(http.StatusMethodNotAllowed, CodeMethod, "method not allowed on this resource"))
 	})
 	s.addHealthRoutes(r)
+	if d.Metrics != nil {
+		h := d.Metrics.Handler()
+		r.GET("/metrics", func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) })
+	}
 	v1 := r.Group("/v1")
 	s.addSignupRoutes(v1)
 	s.addAccountRoutes(v1)
@@ -107,8 +124,35 @@ func (s *server) accessLog(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
+	took := time.Since(start)
+	s.Metrics.HTTPRequest(c.Request.Method, route, c.Writer.Status(), took)
+	if route == "/metrics" {
+		return // scrapes are not worth a log line
+	}
 	s.log.Info("http", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
-		"ms", time.Since(start).Milliseconds())
+		"ms", took.Milliseconds())
+}
+
+// traceRequest makes the request's server span, named by the route pattern (never the raw path, which
+// may carry an e-mail address).
+func (s *server) traceRequest(c *gin.Context) {
+	route := c.FullPath()
+	if route == "" || route == "/metrics" {
+		c.Next()
+		return
+	}
+	carrier := propagation.HeaderCarrier(c.Request.Header)
+	ctx := propagation.TraceContext{}.Extract(c.Request.Context(), carrier)
+	ctx, span := s.Tracer.Start(ctx, c.Request.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("http.request.method", c.Request.Method), attribute.String("http.route", route)))
+	defer span.End()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
+	status := c.Writer.Status()
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
 }
 
 // Run serves until ctx ends, then shuts down gracefully.

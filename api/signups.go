@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signupflow/signupflow/audit"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/otp"
 	"github.com/signupflow/signupflow/workflows"
@@ -93,7 +94,8 @@ func (s *server) startSignup(c *gin.Context) {
 		writeProblem(c, s.fromWorkflowError(err))
 		return
 	}
-	s.log.Info("sign-up session opened", "signupId", id, "flow", snap.FlowID, "clientId", app.ClientID)
+	s.log.Info(audit.Message(audit.SignupStarted), audit.Key, audit.SignupStarted, "signupId", id, "flow", snap.FlowID,
+		"clientId", app.ClientID, "email", audit.MaskEmail(email), "status", res.Status)
 	writeJSON(c, http.StatusCreated, startResponse{ID: id, SessionToken: token, Status: res.Status})
 }
 

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"golang.org/x/sync/errgroup"
 
@@ -25,8 +27,10 @@ import (
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/mail"
+	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
 	"github.com/signupflow/signupflow/plugins"
+	"github.com/signupflow/signupflow/tracing"
 	"github.com/signupflow/signupflow/worker"
 )
 
@@ -39,6 +43,17 @@ type Env struct {
 	Logger   *slog.Logger
 	Getenv   func(string) string
 	MailOut  io.Writer // where SMTP "log" prints e-mails; nil = stdout
+	// Metrics is the process's Prometheus registry and collectors; the Temporal client reports into it.
+	Metrics *metrics.Metrics
+	// Tracer is the tracer provider when tracing is on (see package tracing), else nil.
+	Tracer      trace.TracerProvider
+	stopTracing func(context.Context) error
+}
+
+// Options are what Open cannot read from the configuration.
+type Options struct {
+	// TracerProvider overrides tracing's configuration (tests record spans in memory with it).
+	TracerProvider trace.TracerProvider
 }
 
 // MinSecretBytes is the shortest server key accepted.
@@ -48,6 +63,11 @@ const MinSecretBytes = 16
 // and reads the server key. Without a key, ephemeral=true makes a random one for this process (fine
 // for one `serve` process; codes do not survive its restart) and anything else is refused.
 func Open(ctx context.Context, cfg *flow.Config, logger *slog.Logger, getenv func(string) string, ephemeral bool) (*Env, error) {
+	return OpenWith(ctx, cfg, logger, getenv, ephemeral, Options{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, cfg *flow.Config, logger *slog.Logger, getenv func(string) string, ephemeral bool, o Options) (*Env, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
@@ -67,22 +87,49 @@ func Open(ctx context.Context, cfg *flow.Config, logger *slog.Logger, getenv fun
 	if err != nil {
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
-	rdb := redis.NewClient(opts)
-	tc, err := dialTemporal(ctx, cfg, logger)
+	met, err := metrics.New()
 	if err != nil {
-		rdb.Close()
 		return nil, err
 	}
-	return &Env{Config: cfg, Temporal: tc, Redis: rdb, Secret: secret, Logger: logger, Getenv: getenv}, nil
+	tp, stopTracing := o.TracerProvider, func(context.Context) error { return nil }
+	if tp == nil {
+		var stop func(context.Context) error
+		if tp, stop, err = tracing.Setup(ctx, cfg.Tracing, getenv); err != nil {
+			return nil, err
+		}
+		if stop != nil {
+			stopTracing = stop
+			logger.Info("tracing on")
+		}
+	}
+	var icpt []interceptor.ClientInterceptor
+	if tp != nil {
+		ti, err := tracing.Interceptor(tp)
+		if err != nil {
+			return nil, err
+		}
+		icpt = append(icpt, ti) // also a worker interceptor for the workers of this client
+	}
+	rdb := redis.NewClient(opts)
+	tc, err := dialTemporal(ctx, cfg, logger, met, icpt)
+	if err != nil {
+		rdb.Close()
+		_ = stopTracing(context.Background())
+		return nil, err
+	}
+	return &Env{Config: cfg, Temporal: tc, Redis: rdb, Secret: secret, Logger: logger, Getenv: getenv, Metrics: met,
+		Tracer: tp, stopTracing: stopTracing}, nil
 }
 
-func dialTemporal(ctx context.Context, cfg *flow.Config, logger *slog.Logger) (client.Client, error) {
+func dialTemporal(ctx context.Context, cfg *flow.Config, logger *slog.Logger, met *metrics.Metrics, icpt []interceptor.ClientInterceptor) (client.Client, error) {
 	deadline := time.Now().Add(time.Minute)
 	for {
 		tc, err := client.DialContext(ctx, client.Options{
-			HostPort:  cfg.Temporal.Address,
-			Namespace: cfg.Temporal.Namespace,
-			Logger:    tlog.NewStructuredLogger(logger),
+			HostPort:       cfg.Temporal.Address,
+			Namespace:      cfg.Temporal.Namespace,
+			Logger:         tlog.NewStructuredLogger(logger),
+			MetricsHandler: met.Temporal,
+			Interceptors:   icpt,
 		})
 		if err == nil {
 			return tc, nil
@@ -103,6 +150,19 @@ func dialTemporal(ctx context.Context, cfg *flow.Config, logger *slog.Logger) (c
 func (e *Env) Close() {
 	e.Temporal.Close()
 	_ = e.Redis.Close()
+	if e.stopTracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.stopTracing(ctx) // flushes the spans still batched
+	}
+}
+
+// tracer is signupflow's own tracer, nil when tracing is off.
+func (e *Env) tracer() trace.Tracer {
+	if e.Tracer == nil {
+		return nil
+	}
+	return e.Tracer.Tracer(tracing.Name)
 }
 
 // Activities builds the activities of a worker, with a new plugin manager that starts connector plugins
@@ -121,17 +181,20 @@ func (e *Env) Activities() (*activities.Activities, error) {
 	if err != nil {
 		return nil, err
 	}
+	conns := connector.NewClient(e.Getenv)
+	conns.Tracer = e.tracer()
 	return &activities.Activities{
 		Codes:      &otp.Store{Redis: e.Redis, Key: e.Secret, Prefix: api.KeyPrefix},
 		Directory:  &directory.Store{Redis: e.Redis, Prefix: api.KeyPrefix},
 		Mail:       sender,
-		Connectors: connector.NewClient(e.Getenv),
+		Connectors: conns,
 		Plugins:    plugins.NewManager(e.Logger),
 		Logger:     e.Logger,
 		Reviewers:  reviewers,
 		Links:      approval.NewSigner(e.Secret),
 		Once:       &approval.Once{Redis: e.Redis, Prefix: api.KeyPrefix},
 		PublicURL:  strings.TrimRight(e.Config.Server.PublicURL, "/"),
+		Metrics:    e.Metrics,
 	}, nil
 }
 
@@ -142,9 +205,13 @@ func (e *Env) APIDeps() (*api.Deps, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.Metrics.RegisterPending(func(ctx context.Context) (int64, error) {
+		return api.CountPendingApprovals(ctx, e.Temporal, e.Config.Temporal.Namespace)
+	}, 15*time.Second)
 	return &api.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
 		AdminToken: e.Getenv(e.Config.Admin.TokenEnv), Logger: e.Logger, Reviewers: reviewers,
-		Links: approval.NewSigner(e.Secret), Nonces: &approval.Nonces{Redis: e.Redis, Prefix: api.KeyPrefix}}, nil
+		Links: approval.NewSigner(e.Secret), Nonces: &approval.Nonces{Redis: e.Redis, Prefix: api.KeyPrefix},
+		Metrics: e.Metrics, Tracer: e.tracer()}, nil
 }
 
 // Run runs the API, the worker, or both, until ctx ends.
@@ -178,6 +245,11 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		}
 		h := api.NewRouter(*deps)
 		g.Go(func() error { return api.Run(ctx, e.Config.Server.Listen, h, e.Logger) })
+	}
+	// The API serves /metrics itself; a separate port is for a worker run apart (or when asked for).
+	if listen := e.Config.Server.MetricsListen; listen != "" && e.Metrics != nil {
+		e.Logger.Info("metrics listening", "addr", listen)
+		g.Go(func() error { return e.Metrics.Serve(ctx, listen) })
 	}
 	return g.Wait()
 }

@@ -7,6 +7,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Client calls HTTP connectors. Secrets are resolved at call time through
@@ -14,6 +19,9 @@ import (
 // (with its TLS config) and one OAuth2 token source per endpoint, rebuilt
 // when the endpoint's config changes. It is safe for concurrent use.
 type Client struct {
+	// Tracer, when set, makes a client span of each call; the W3C traceparent of the caller's trace is
+	// sent to the connector either way.
+	Tracer  trace.Tracer
 	getenv  func(string) string
 	clients clientCache
 	tokens  tokenCache
@@ -33,16 +41,37 @@ func NewClient(getenv func(string) string) *Client {
 // returns ParseResponse's result or an *Error. Redirects are not followed: a
 // 3xx is KindStatus. Call makes exactly one attempt; retrying is the
 // caller's policy (see Error.Retryable).
-func (c *Client) Call(ctx context.Context, ep Endpoint, req *Request, signupID string) (*Response, error) {
+func (c *Client) Call(ctx context.Context, ep Endpoint, req *Request, signupID string) (resp *Response, rerr error) {
+	if c.Tracer != nil {
+		var span trace.Span
+		ctx, span = c.Tracer.Start(ctx, "connector "+ep.ID, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("signupflow.connector", ep.ID), attribute.String("signupflow.step", string(req.Step))))
+		defer span.End()
+		defer func() {
+			if rerr != nil {
+				span.SetStatus(codes.Error, string(kindOf(rerr)))
+			} else if resp != nil {
+				span.SetAttributes(attribute.String("signupflow.action", string(resp.Action)))
+			}
+		}()
+	}
 	creds, err := c.prepare(ep)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.call(ctx, ep, req, signupID, creds)
+	resp, err = c.call(ctx, ep, req, signupID, creds)
 	if err != nil {
 		return nil, redact(err, creds.secrets)
 	}
 	return resp, nil
+}
+
+func kindOf(err error) ErrorKind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return "error"
 }
 
 // prepare validates what a workflow input could have got wrong and resolves
@@ -92,6 +121,8 @@ func (c *Client) call(ctx context.Context, ep Endpoint, req *Request, signupID s
 	if creds.header != "" {
 		httpReq.Header.Set(creds.header, creds.value)
 	}
+	// W3C trace context of the caller's span (nothing when there is none).
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(httpReq.Header))
 
 	httpResp, err := hc.Do(httpReq)
 	if err != nil {

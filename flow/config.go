@@ -25,6 +25,7 @@ type Config struct {
 	Redis           Redis           `yaml:"redis"`
 	Email           Email           `yaml:"email"`
 	Admin           Admin           `yaml:"admin"`
+	Tracing         Tracing         `yaml:"tracing"`
 	ExtensionsAppID string          `yaml:"extensionsAppId"`
 	Applications    []Application   `yaml:"applications"`
 	Connectors      []Connector     `yaml:"connectors"`
@@ -43,6 +44,20 @@ type Server struct {
 	// SecretEnv names the environment variable holding the server key that one-time codes (and later
 	// signed links) are keyed with. Every api and worker process must share it.
 	SecretEnv string `yaml:"secretEnv"`
+	// MetricsListen, when set (e.g. ":9464"), serves Prometheus /metrics on its own port. The API
+	// serves /metrics on Listen anyway; this is for a worker run apart. Empty: off.
+	MetricsListen string `yaml:"metricsListen"`
+}
+
+// Tracing turns OpenTelemetry tracing on. It is off unless OTLPEndpoint (or the standard
+// OTEL_EXPORTER_OTLP_ENDPOINT variable) is set.
+type Tracing struct {
+	// OTLPEndpoint is the OTLP/gRPC collector: "host:4317" (plaintext) or a URL ("http://..." plaintext,
+	// "https://..." TLS).
+	OTLPEndpoint string `yaml:"otlpEndpoint"`
+	// SampleRatio is the share of new traces kept, 0..1 (default 1); a request that arrives with a
+	// sampled traceparent is always kept.
+	SampleRatio *float64 `yaml:"sampleRatio"`
 }
 
 // Temporal says where the Temporal frontend is.
@@ -302,6 +317,7 @@ func (c *Config) applyEnv(getenv func(string) string) {
 		{"REDIS_URL", &c.Redis.URL},
 		{"SMTP_URL", &c.Email.SMTP},
 		{"SIGNUPFLOW_LISTEN", &c.Server.Listen},
+		{"SIGNUPFLOW_METRICS_LISTEN", &c.Server.MetricsListen},
 	}
 	for _, o := range overrides {
 		if v := strings.TrimSpace(getenv(o.env)); v != "" {

@@ -74,6 +74,9 @@ func (c *Config) validateServer(p *problems) {
 	if c.Temporal.TaskQueue == "" {
 		p.add("temporal.taskQueue", "must not be empty")
 	}
+	if r := c.Tracing.SampleRatio; r != nil && (*r < 0 || *r > 1) {
+		p.add("tracing.sampleRatio", "must be between 0 and 1")
+	}
 }
 
 func (c *Config) validateConnectors(p *problems) map[string]bool {

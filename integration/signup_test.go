@@ -83,7 +83,10 @@ func TestSignupEndToEnd(t *testing.T) {
 	s.recordHistory(id, "signup_completed.json")
 
 	logs := strings.ToLower(s.logs.String())
-	require.Contains(t, logs, "account provisioned", "the logs are captured")
+	for _, event := range []string{"signup.started", "code.verified", "account.created"} {
+		require.Contains(t, logs, "audit="+event+" ", "one audit line per event (the logs are captured)")
+	}
+	require.Contains(t, logs, "email=a***@fabrikam.com", "audit lines carry the masked address")
 	require.NotContains(t, logs, "ann.smith", "no e-mail address in logs")
 	require.NotContains(t, logs, tok, "no session token in logs")
 	require.NotContains(t, logs, connPass, "no connector secret in logs")

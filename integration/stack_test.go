@@ -114,6 +114,12 @@ func (b *syncBuffer) String() string {
 // newStack starts everything; handler serves the connectors (/status, /validate).
 func newStack(t *testing.T, handler http.Handler, edit func(string) string) *stack {
 	t.Helper()
+	return newStackWith(t, handler, edit, app.Options{})
+}
+
+// newStackWith is newStack with app options (a tracer provider).
+func newStackWith(t *testing.T, handler http.Handler, edit func(string) string, opts app.Options) *stack {
+	t.Helper()
 	s := &stack{t: t, redis: testredis.Start(t), smtp: mailtest.Start(t)}
 	s.connector = httptest.NewServer(handler)
 	t.Cleanup(s.connector.Close)
@@ -141,7 +147,7 @@ func newStack(t *testing.T, handler http.Handler, edit func(string) string) *sta
 	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s.env, err = app.Open(ctx, cfg, logger, getenv, false)
+	s.env, err = app.OpenWith(ctx, cfg, logger, getenv, false, opts)
 	require.NoError(t, err)
 	t.Cleanup(s.env.Close)
 	require.NoError(t, worker.EnsureSearchAttributes(ctx, s.env.Temporal, cfg.Temporal.Namespace))

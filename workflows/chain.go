@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/signupflow/signupflow/activities"
+	"github.com/signupflow/signupflow/audit"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/flow"
 )
@@ -37,6 +38,7 @@ func (w *signup) runChain(ctx workflow.Context, step connector.Step, refs []flow
 			if ref.OnError == flow.OnErrorContinue {
 				continue
 			}
+			w.auditBlocked(ref, step, "connector_error", "")
 			out.blocked, out.userMessage = true, MsgConnectorFailed
 			return out, nil
 		}
@@ -52,6 +54,7 @@ func (w *signup) runChain(ctx workflow.Context, step connector.Step, refs []flow
 				out.values[k] = v
 			}
 		case connector.ActionShowBlockPage:
+			w.auditBlocked(ref, step, "connector_block", res.Code)
 			out.blocked, out.userMessage = true, res.UserMessage
 			return out, nil
 		case connector.ActionValidationError:
@@ -92,6 +95,13 @@ func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref fl
 func (w *signup) record(ctx workflow.Context, ref flow.ConnectorRef, step connector.Step, outcome, code string) {
 	w.outcomes = append(w.outcomes, ConnectorOutcome{Connector: ref.Endpoint.ID, Step: string(step),
 		Outcome: outcome, Code: code, At: workflow.Now(ctx)})
+}
+
+// auditBlocked writes the audit line of a sign-up a connector blocked (the replay-safe workflow logger
+// writes nothing during replay).
+func (w *signup) auditBlocked(ref flow.ConnectorRef, step connector.Step, reason, code string) {
+	w.logger.Info(audit.Message(audit.SignupBlocked), audit.Key, audit.SignupBlocked, "connector", ref.Endpoint.ID,
+		"step", step, "reason", reason, "code", code, "email", audit.MaskEmail(w.in.Email))
 }
 
 func copyValues(in map[string]any) map[string]any {

@@ -9,9 +9,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/signupflow/signupflow/activities"
+	"github.com/signupflow/signupflow/audit"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
 )
 
@@ -124,6 +126,11 @@ func (w *signup) drain(ctx workflow.Context) error {
 }
 
 func (w *signup) setStatus(ctx workflow.Context, s Status) {
+	if s.Terminal() && !w.status.Terminal() {
+		// The SDK's workflow metrics handler records nothing during replay and creates no command.
+		workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"flow": w.in.Flow.FlowID, "status": string(s)}).
+			Counter(metrics.SignupsFinished).Inc(1)
+	}
 	w.status = s
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SAStatus.ValueSet(string(s))); err != nil {
 		w.logger.Warn("cannot update status search attribute", "error", err)
@@ -295,6 +302,10 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 	}).Get(ctx, &res); err != nil {
 		return nil, err
 	}
+	if res.Outcome != otp.OK {
+		w.logger.Info(audit.Message(audit.CodeFailed), audit.Key, audit.CodeFailed, "email", audit.MaskEmail(w.in.Email),
+			"outcome", res.Outcome, "attemptsLeft", res.AttemptsLeft)
+	}
 	switch res.Outcome {
 	case otp.OK:
 	case otp.Wrong:
@@ -304,7 +315,7 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 	default:
 		return nil, appErr(ErrCodeExpired, "the code has expired or was already used: ask for a new code")
 	}
-	w.logger.Info("e-mail address verified")
+	w.logger.Info(audit.Message(audit.CodeVerified), audit.Key, audit.CodeVerified, "email", audit.MaskEmail(w.in.Email))
 	var acc activities.CheckAccountResult
 	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.CheckAccount, &activities.CheckAccountInput{Email: w.in.Email}).Get(ctx, &acc); err != nil {
 		return nil, err
