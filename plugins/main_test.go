@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/signupflow/signupflow/connector"
+	builtplugins "github.com/signupflow/signupflow/internal/testplugins"
 	"github.com/signupflow/signupflow/plugins/internal/testplugins"
 )
 
@@ -145,7 +146,7 @@ func newHarness(t *testing.T) *harness {
 				t.Errorf("plugin process %d still exists after Close (kill -0: %v)", pid, err)
 			}
 		}
-		if left := processesUnder(binDir); len(left) > 0 {
+		if left := builtplugins.ProcessesUnder(binDir); len(left) > 0 {
 			t.Errorf("plugin processes left after Close: %v", left)
 		}
 	})
@@ -175,25 +176,6 @@ func (h *harness) started(t *testing.T) []int {
 		pids = append(pids, pid)
 	}
 	return pids
-}
-
-// processesUnder lists running processes whose executable is in dir.
-func processesUnder(dir string) []string {
-	if dir == "" {
-		return nil
-	}
-	entries, _ := os.ReadDir("/proc")
-	var found []string
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err == nil && strings.HasPrefix(exe, dir+string(os.PathSeparator)) {
-			found = append(found, e.Name()+" "+exe)
-		}
-	}
-	return found
 }
 
 // eventually polls cond until it holds or 10 s pass: waiting for something

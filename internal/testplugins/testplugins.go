@@ -66,7 +66,10 @@ func Path(t testing.TB, name string) string {
 }
 
 // Running lists the running processes whose executable is one of the built plugins, as "PID path".
-func Running() []string {
+func Running() []string { return ProcessesUnder(dir) }
+
+// ProcessesUnder lists the running processes whose executable is in dir, as "PID path".
+func ProcessesUnder(dir string) []string {
 	if dir == "" {
 		return nil
 	}
