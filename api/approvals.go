@@ -79,6 +79,18 @@ func (s *server) requireReviewer(c *gin.Context) {
 // countFailure counts a wrong reviewer token from the client's address and, past the limit, answers
 // 429 (true). Redis trouble is logged and not fatal to the 401.
 func (s *server) countFailure(c *gin.Context) bool {
+	if !s.tooManyFailures(c) {
+		return false
+	}
+	p := newProblem(http.StatusTooManyRequests, CodeTooManyFailures, "too many failed sign-ins from your address; try again later")
+	p.RetryAfter = int(reviewerFailWindow / time.Second)
+	writeProblem(c, p)
+	return true
+}
+
+// tooManyFailures counts a wrong reviewer token from the client's address (API and console alike)
+// and says whether the address is past the limit. Redis trouble is logged and counts as not past it.
+func (s *server) tooManyFailures(c *gin.Context) bool {
 	ctx := c.Request.Context()
 	key := KeyPrefix + "rl:reviewer-fail:" + c.ClientIP()
 	pipe := s.Redis.TxPipeline()
@@ -92,9 +104,6 @@ func (s *server) countFailure(c *gin.Context) bool {
 		return false
 	}
 	s.Metrics.RateLimited("reviewer_failures")
-	p := newProblem(http.StatusTooManyRequests, CodeTooManyFailures, "too many failed sign-ins from your address; try again later")
-	p.RetryAfter = int(reviewerFailWindow / time.Second)
-	writeProblem(c, p)
 	return true
 }
 

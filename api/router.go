@@ -93,6 +93,8 @@ func NewRouter(d Deps) *gin.Engine {
 	s.addAccountRoutes(v1)
 	s.addApprovalRoutes(v1)
 	s.addReviewPages(r)
+	s.addWebRoutes(r)
+	s.addConsoleRoutes(r)
 	return r
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -134,7 +135,24 @@ type UserFlow struct {
 	Approval          Approval       `yaml:"approval"`
 	Limits            Limits         `yaml:"limits"`
 	StepTimeout       Duration       `yaml:"stepTimeout"`
+	// Branding is how the hosted sign-up pages of this flow look; every field is optional.
+	Branding Branding `yaml:"branding"`
 }
+
+// Branding is the look of a flow's hosted pages. Empty fields fall back to clean defaults.
+type Branding struct {
+	// Title is shown in the page header and the browser tab (default: the application's name).
+	Title string `yaml:"title"`
+	// LogoURL is an http(s) URL of a logo image shown in the header.
+	LogoURL string `yaml:"logoUrl"`
+	// PrimaryColor is the accent color of buttons and links, "#rrggbb".
+	PrimaryColor string `yaml:"primaryColor"`
+	// SupportEmail is shown as a contact address at the foot of every page.
+	SupportEmail string `yaml:"supportEmail"`
+}
+
+// ColorPattern is the form of Branding.PrimaryColor.
+var ColorPattern = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
 
 // FlowConnectors lists, per step, the connector ids called in order.
 type FlowConnectors struct {

@@ -348,3 +348,24 @@ func TestLoadUsesGetenv(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "prod", cfg.Temporal.Namespace)
 }
+
+func TestBrandingValidation(t *testing.T) {
+	cfg := parseExample(t)
+	b := cfg.UserFlow("partner-signup").Branding
+	require.Equal(t, "#0f6b5c", b.PrimaryColor)
+	require.Equal(t, "partners@woodgrove.example", b.SupportEmail)
+
+	good := minimalYAML + `    branding: {title: "Acme", logoUrl: "https://acme.example/logo.png", primaryColor: "#A0b1C2", supportEmail: "help@acme.example"}
+`
+	_, err := Parse([]byte(good), noEnv)
+	require.NoError(t, err)
+
+	bad := minimalYAML + `    branding: {title: "Acme", logoUrl: "javascript:alert(1)", primaryColor: "red;}body{x:y", supportEmail: "Help <help@acme.example>"}
+`
+	_, err = Parse([]byte(bad), noEnv)
+	require.Error(t, err)
+	msg := err.Error()
+	require.Contains(t, msg, "userFlows[0].branding.logoUrl")
+	require.Contains(t, msg, "userFlows[0].branding.primaryColor")
+	require.Contains(t, msg, "userFlows[0].branding.supportEmail")
+}

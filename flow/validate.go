@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -159,6 +160,7 @@ func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool, groups
 		if t := time.Duration(f.StepTimeout); t < time.Minute {
 			p.add(key+".stepTimeout", "%s is shorter than the minimum of 1m", t)
 		}
+		validateBranding(p, key+".branding", f.Branding)
 	}
 	return ids
 }
@@ -187,6 +189,23 @@ func (c *Config) validateApplications(p *problems, flowIDs map[string]bool) {
 			if u, err := url.Parse(r); err != nil || u.Scheme == "" || u.Host == "" || u.Fragment != "" {
 				p.add(fmt.Sprintf("%s.redirectUris[%d]", key, j), "%q is not an absolute URI without a fragment", r)
 			}
+		}
+	}
+}
+
+func validateBranding(p *problems, key string, b Branding) {
+	if len(b.Title) > 100 {
+		p.add(key+".title", "is longer than 100 characters")
+	}
+	if b.LogoURL != "" && (!isHTTPURL(b.LogoURL) || len(b.LogoURL) > 2048) {
+		p.add(key+".logoUrl", "%q is not an http(s) URL", b.LogoURL)
+	}
+	if b.PrimaryColor != "" && !ColorPattern.MatchString(b.PrimaryColor) {
+		p.add(key+".primaryColor", "%q is not a color like \"#0b5cd5\"", b.PrimaryColor)
+	}
+	if b.SupportEmail != "" {
+		if a, err := mail.ParseAddress(b.SupportEmail); err != nil || a.Name != "" || a.Address != b.SupportEmail {
+			p.add(key+".supportEmail", "%q is not a bare e-mail address", b.SupportEmail)
 		}
 	}
 }

@@ -188,6 +188,8 @@ wait_port $! "$API_PORT" 120
 
 cat <<EOF
 run: ready.
+run:   Sign-up page  http://localhost:$API_PORT/signup?client_id=partner-portal&redirect_uri=http://localhost:3000/callback&state=demo
+run:   Console       http://localhost:$API_PORT/console   (reviewer token: $REVIEWER_ALICE_TOKEN)
 run:   API           http://localhost:$API_PORT   (admin token: $SIGNUPFLOW_ADMIN_TOKEN)
 run:   Temporal UI   http://localhost:$TEMPORAL_UI_PORT
 run:   e-mails (one-time codes) are printed below; Ctrl-C stops everything.
