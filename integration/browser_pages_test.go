@@ -143,6 +143,8 @@ func TestBrowserValidationErrorThenResubmit(t *testing.T) {
 
 	fillDetails(t, ctx, "Fabrikam Ltd")
 	landed := cb.wait(t)
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#app"))))
+	screenshot(t, ctx, "validation-then-back-in-app.png")
 	require.Equal(t, "st-ve", landed.Query().Get("state"))
 }
 
@@ -179,10 +181,17 @@ func TestBrowserForgedFormWithoutCSRFIsRefused(t *testing.T) {
 	// A forged copy of the form: the same fields without the CSRF token (DevTools bypasses the CSP).
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function(){document.querySelector("input[name=csrf]").remove(); return true})()`))
 	require.NoError(t, err)
-	require.NoError(t, chromedp.Do(ctx, chromedp.Submit(chromedp.CSS("#email")), chromedp.WaitReady(chromedp.CSS("body"))))
-	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-	require.NoError(t, err)
-	require.NotContains(t, body, "code", "no code page without the CSRF token: %s", body)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Submit(chromedp.CSS("#email"))))
+	// Wait for the answer page (the submit navigates; reading too early sees the old page or none).
+	var body string
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(body, "The form expired or was not sent from this page") {
+		require.True(t, time.Now().Before(deadline), "no refusal page; last seen: %s", body)
+		time.Sleep(100 * time.Millisecond)
+		body, _ = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	}
+	require.NotContains(t, body, "Enter the code", "no code page without the CSRF token")
+	screenshot(t, ctx, "signup-forged-refused.png")
 	ctx2, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	_, err = s.smtp.Wait(ctx2, "zoe@fabrikam.com")
@@ -240,6 +249,8 @@ func TestBrowserManualApproval(t *testing.T) {
 
 	landed := cb.wait(t)
 	require.Equal(t, "st-approval", landed.Query().Get("state"))
+	require.NoError(t, chromedp.Do(applicant, chromedp.WaitVisible(chromedp.CSS("#app"))))
+	screenshot(t, applicant, "approval-back-in-app.png")
 	require.Equal(t, id, landed.Query().Get("signup_id"))
 	require.Len(t, s.do("GET", "/v1/accounts?email="+email, adminToken, nil).body["items"], 1)
 }

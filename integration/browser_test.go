@@ -58,7 +58,15 @@ func browser(t *testing.T) context.Context {
 // screenshot saves the page as a PNG artifact in the test's directory (kept with -test.v via the log line).
 func screenshot(t *testing.T, ctx context.Context, name string) string {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG (below: JPEG)
+	// A page that has just navigated may not be capturable for a moment: try again briefly.
+	var png []byte
+	var err error
+	for range 5 {
+		if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil { // 100: PNG (below: JPEG)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 	require.NoError(t, err)
 	dir := os.Getenv("SIGNUPFLOW_SCREENSHOTS")
 	if dir == "" {
