@@ -13,6 +13,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -31,6 +32,7 @@ import (
 const (
 	wsReviewer   = "reviewer"   // reviewer id
 	wsReviewerAt = "reviewerAt" // unix seconds of the sign-in
+	wsReviewerFP = "reviewerFp" // approval.Directory.TokenFingerprint at sign-in: a rotated token ends the session
 )
 
 // consoleMaxSession is how long a console sign-in lasts, however active the reviewer is.
@@ -70,6 +72,7 @@ func (s *server) consoleSession(c *gin.Context) (ws *webSession, me *approval.Me
 	if me = s.signedIn(ws); me == nil {
 		delete(ws.Data, wsReviewer)
 		delete(ws.Data, wsReviewerAt)
+		delete(ws.Data, wsReviewerFP)
 	}
 	return ws, me, true
 }
@@ -83,6 +86,9 @@ func (s *server) signedIn(ws *webSession) *approval.Member {
 	}
 	at, err := strconv.ParseInt(ws.Data[wsReviewerAt], 10, 64)
 	if err != nil || time.Since(time.Unix(at, 0)) >= consoleMaxSession {
+		return nil
+	}
+	if fp := s.Reviewers.TokenFingerprint(id); fp == "" || subtle.ConstantTimeCompare([]byte(fp), []byte(ws.Data[wsReviewerFP])) != 1 {
 		return nil
 	}
 	m, _ := s.Reviewers.Member(id)
@@ -153,6 +159,7 @@ func (s *server) consoleSignIn(c *gin.Context) {
 	}
 	fresh.Data[wsReviewer] = me.ID
 	fresh.Data[wsReviewerAt] = strconv.FormatInt(time.Now().Unix(), 10)
+	fresh.Data[wsReviewerFP] = s.Reviewers.TokenFingerprint(me.ID)
 	if err := s.saveWebSession(c, fresh); err != nil {
 		s.log.Error("cannot save a console session", "error", err)
 		s.consoleError(c, http.StatusServiceUnavailable, "Try again", "The console is temporarily unavailable. Please try again in a moment.")

@@ -55,7 +55,7 @@ const (
 	wsState       = "state"
 	wsLocale      = "locale"
 	wsSignupID    = "signupId"
-	wsToken       = "token" // the JSON API's session token; server side only
+	wsToken       = "tokenHash" // SHA-256 of the JSON API's session token: a Redis dump gives no usable token
 	wsEmail       = "email"
 	wsCodeSentAt  = "codeSentAt" // unix seconds of the last code sent
 	wsPending     = "pendingNoSession"
@@ -94,7 +94,7 @@ func (a *applicant) restartURL() string {
 }
 
 // tokenHash is the hash of the sign-up's session token, as the workflow knows it.
-func (a *applicant) tokenHash() string { return otp.HashToken(a.ws.Data[wsToken]) }
+func (a *applicant) tokenHash() string { return a.ws.Data[wsToken] }
 
 // pageError shows the error page in the applicant's language and look.
 func (s *server) pageError(c *gin.Context, a *applicant, status int, titleKey, msgKey string) {
@@ -207,6 +207,13 @@ func (s *server) signupPage(c *gin.Context) {
 		delete(ws.Data, k)
 	}
 	ws.Data[wsClientID], ws.Data[wsRedirectURI], ws.Data[wsState], ws.Data[wsLocale] = app.ClientID, redirectURI, state, locale
+	// A new start page gets a new CSRF token: a form left open in another tab (or a page an attacker
+	// made the browser load) can no longer post under this start's client, redirect URI and state.
+	if ws.CSRF, err = randomToken(); err != nil {
+		s.renderWeb(c, http.StatusServiceUnavailable, "error", map[string]any{"Locale": locale, "Branding": brand,
+			"Title": t("error.title"), "Message": t("error.unavailable"), "Error": true})
+		return
+	}
 	a := s.newApplicant(ws, app, locale)
 	if !s.save(c, a) {
 		return
@@ -295,7 +302,7 @@ func (s *server) signupEmail(c *gin.Context) {
 	s.log.Info(audit.Message(audit.SignupStarted), audit.Key, audit.SignupStarted, "signupId", id, "flow", snap.FlowID,
 		"clientId", a.app.ClientID, "email", audit.MaskEmail(email), "status", res.Status, "via", "web")
 	delete(a.ws.Data, wsPending)
-	a.ws.Data[wsSignupID], a.ws.Data[wsToken], a.ws.Data[wsEmail] = id, token, email
+	a.ws.Data[wsSignupID], a.ws.Data[wsToken], a.ws.Data[wsEmail] = id, otp.HashToken(token), email
 	a.ws.Data[wsCodeSentAt] = strconv.FormatInt(time.Now().Unix(), 10)
 	// The session now holds the sign-up's token: a new id, so that one planted beforehand is useless.
 	if err := s.renewWebSession(c, a.ws); err != nil {
@@ -785,10 +792,14 @@ func (s *server) statusJSON(c *gin.Context) {
 		writeProblem(c, newProblem(http.StatusUnauthorized, workflows.ErrUnauthorized, "no sign-up in this session"))
 		return
 	}
-	view, err := s.status(c.Request.Context(), id, otp.HashToken(token))
+	view, err := s.status(c.Request.Context(), id, token)
 	if err != nil {
 		writeProblem(c, s.fromWorkflowError(err))
 		return
+	}
+	// An open pending page keeps its session alive while reviewers take their time (days).
+	if err := s.saveWebSession(c, ws); err != nil {
+		s.log.Warn("cannot refresh a web session", "error", err)
 	}
 	writeJSON(c, http.StatusOK, gin.H{"status": view.Status, "next": stepPath(view.Status)})
 }

@@ -33,8 +33,13 @@ import (
 // WebCookie is the name of the browser session cookie.
 const WebCookie = "signupflow_session"
 
-// webSessionTTL is how long a browser session lives after its last save.
-const webSessionTTL = 24 * time.Hour
+// webSessionTTL is how long a browser session lives after its last save; anonymousSessionTTL bounds a
+// session that holds no sign-up and no reviewer (a visitor who only opened a form), so that a flood of
+// anonymous page views cannot fill Redis for a day.
+const (
+	webSessionTTL       = 24 * time.Hour
+	anonymousSessionTTL = 30 * time.Minute
+)
 
 // webCSP is the Content-Security-Policy of every HTML page: scripts and styles only from our own
 // static files (no inline script or style), images from us or https, forms only to us.
@@ -111,11 +116,15 @@ func (s *server) saveWebSession(c *gin.Context, ws *webSession) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Redis.Set(c.Request.Context(), webSessionKey(ws.ID), raw, webSessionTTL).Err(); err != nil {
+	ttl := webSessionTTL
+	if ws.Data[wsSignupID] == "" && ws.Data[wsReviewer] == "" {
+		ttl = anonymousSessionTTL
+	}
+	if err := s.Redis.Set(c.Request.Context(), webSessionKey(ws.ID), raw, ttl).Err(); err != nil {
 		return fmt.Errorf("web session: %w", err)
 	}
 	http.SetCookie(c.Writer, &http.Cookie{
-		Name: WebCookie, Value: ws.ID, Path: "/", MaxAge: int(webSessionTTL / time.Second),
+		Name: WebCookie, Value: ws.ID, Path: "/", MaxAge: int(ttl / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(),
 	})
 	return nil

@@ -3,6 +3,7 @@ package approval
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -128,6 +129,26 @@ func (d *Directory) Authenticate(token string) (*Member, bool) {
 	}
 	m := d.members[found].clone()
 	return &m, true
+}
+
+// TokenFingerprint is a short digest of the reviewer's current token (not the token, nor its plain
+// hash), so that a browser session opened with a token ends when the token is rotated. Empty without
+// tokens or for an unknown reviewer.
+func (d *Directory) TokenFingerprint(id string) string {
+	if d == nil {
+		return ""
+	}
+	i, ok := d.byID[id]
+	if !ok {
+		return ""
+	}
+	for _, e := range d.tokens {
+		if e.idx == i {
+			f := sha256.Sum256(append([]byte("signupflow console session\x00"), e.hash[:]...))
+			return hex.EncodeToString(f[:12])
+		}
+	}
+	return ""
 }
 
 // Member returns the reviewer with the id (a copy).

@@ -150,3 +150,28 @@ func TestDirectoryEmpty(t *testing.T) {
 	_, ok := d.Authenticate("anything-at-all-long")
 	require.False(t, ok)
 }
+
+func TestTokenFingerprintChangesWithTheToken(t *testing.T) {
+	d, err := NewDirectory(testConfig(t), getenv(tokens), true)
+	require.NoError(t, err)
+	again, err := NewDirectory(testConfig(t), getenv(tokens), true)
+	require.NoError(t, err)
+	fp := d.TokenFingerprint("alice")
+	require.Len(t, fp, 24)
+	require.Equal(t, fp, again.TokenFingerprint("alice"), "stable for the same token")
+	require.NotEqual(t, fp, d.TokenFingerprint("bob"))
+	require.NotContains(t, fp, tokens["ALICE_TOKEN"])
+
+	rotated := map[string]string{}
+	for k, v := range tokens {
+		rotated[k] = v
+	}
+	rotated["ALICE_TOKEN"] = "a-brand-new-token-for-alice-0001"
+	d2, err := NewDirectory(testConfig(t), getenv(rotated), true)
+	require.NoError(t, err)
+	require.NotEqual(t, fp, d2.TokenFingerprint("alice"), "a rotated token ends console sessions")
+	require.Empty(t, d2.TokenFingerprint("nobody"))
+	noTokens, err := NewDirectory(testConfig(t), getenv(tokens), false)
+	require.NoError(t, err)
+	require.Empty(t, noTokens.TokenFingerprint("alice"))
+}

@@ -197,8 +197,9 @@ func validateBranding(p *problems, key string, b Branding) {
 	if len(b.Title) > 100 {
 		p.add(key+".title", "is longer than 100 characters")
 	}
-	if b.LogoURL != "" && (!isHTTPURL(b.LogoURL) || len(b.LogoURL) > 2048) {
-		p.add(key+".logoUrl", "%q is not an http(s) URL", b.LogoURL)
+	// https only: the pages' Content-Security-Policy allows images from https: and the server itself.
+	if b.LogoURL != "" && (!isHTTPURL(b.LogoURL) || !strings.HasPrefix(strings.ToLower(b.LogoURL), "https://") || len(b.LogoURL) > 2048) {
+		p.add(key+".logoUrl", "%q is not an https URL", b.LogoURL)
 	}
 	if b.PrimaryColor != "" && !ColorPattern.MatchString(b.PrimaryColor) {
 		p.add(key+".primaryColor", "%q is not a color like \"#0b5cd5\"", b.PrimaryColor)
