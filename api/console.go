@@ -123,13 +123,22 @@ func (s *server) renderSignIn(c *gin.Context, ws *webSession, status int, next, 
 	s.renderWeb(c, status, "console_signin", d)
 }
 
-func (s *server) consoleSignIn(c *gin.Context) {
-	ws, _, ok := s.consoleSession(c)
+// consolePost is the start of every console form handler: the session, then the CSRF check (403 page).
+func (s *server) consolePost(c *gin.Context) (*webSession, *approval.Member, bool) {
+	ws, me, ok := s.consoleSession(c)
 	if !ok {
-		return
+		return nil, nil, false
 	}
 	if !s.csrfOK(c, ws) {
 		s.consoleError(c, http.StatusForbidden, "Refused", "The form expired or was not sent from this page. Please try again.")
+		return nil, nil, false
+	}
+	return ws, me, true
+}
+
+func (s *server) consoleSignIn(c *gin.Context) {
+	ws, _, ok := s.consolePost(c)
+	if !ok {
 		return
 	}
 	next := c.PostForm("next")
@@ -173,12 +182,8 @@ func (s *server) consoleSignIn(c *gin.Context) {
 }
 
 func (s *server) consoleSignOut(c *gin.Context) {
-	ws, me, ok := s.consoleSession(c)
+	ws, me, ok := s.consolePost(c)
 	if !ok {
-		return
-	}
-	if !s.csrfOK(c, ws) {
-		s.consoleError(c, http.StatusForbidden, "Refused", "The form expired or was not sent from this page. Please try again.")
 		return
 	}
 	if me != nil {
@@ -443,12 +448,8 @@ func consoleRefusal(err error, p *Problem, view *workflows.ApprovalView, reviewe
 }
 
 func (s *server) consoleDecide(c *gin.Context) {
-	ws, me, ok := s.consoleSession(c)
+	ws, me, ok := s.consolePost(c)
 	if !ok {
-		return
-	}
-	if !s.csrfOK(c, ws) {
-		s.consoleError(c, http.StatusForbidden, "Refused", "The form expired or was not sent from this page. Please try again.")
 		return
 	}
 	id := c.Param("id")
