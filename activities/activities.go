@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/signupflow/signupflow/approval"
+	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/mail"
@@ -17,7 +18,9 @@ import (
 
 // Activities are registered once per worker.
 type Activities struct {
-	Codes      *otp.Store
+	Codes *otp.Store
+	// Budget holds the per-address code budgets and the per-domain verified counts.
+	Budget     *budget.Store
 	Directory  *directory.Store
 	Mail       mail.Sender
 	Connectors *connector.Client

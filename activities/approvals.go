@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/mail"
 )
 
@@ -166,7 +167,10 @@ func (a *Activities) NotifyReviewers(ctx context.Context, in *NotifyReviewersInp
 
 // mailReviewer signs a link for one reviewer and mails it. sent says whether the mail went out.
 func (a *Activities) mailReviewer(ctx context.Context, in *NotifyReviewersInput, reviewerID, email string, now time.Time) (sent bool, err error) {
-	tok, err := a.Links.New(in.SignupID, reviewerID, in.ExpiresAt)
+	// The link is bound to this run (this application of the address) and this stage: a later
+	// application or stage of the same sign-up id gets links of its own.
+	target := approval.Target{SignupID: in.SignupID, RunID: activity.GetInfo(ctx).WorkflowExecution.RunID, Stage: in.Stage}
+	tok, err := a.Links.New(target, reviewerID, in.ExpiresAt)
 	if err != nil {
 		return false, err
 	}

@@ -3,7 +3,9 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signupflow/signupflow/mail"
@@ -16,14 +18,34 @@ type SendCodeInput struct {
 	Email    string `json:"email"`
 	AppName  string `json:"appName"`
 	Locale   string `json:"locale"`
+	// Budgeted: the address's code budget decides whether a code is mailed (sign-ups since
+	// versionSessions); false mails one always (runs from before).
+	Budgeted bool `json:"budgeted,omitempty"`
 }
 
-// SendCodeResult is empty: the code itself never leaves the activity.
-type SendCodeResult struct{}
+// SendCodeResult says whether a code was mailed; the code itself never leaves the activity.
+type SendCodeResult struct {
+	Sent bool `json:"sent"`
+	// RetryAfterSeconds is when the address's budget allows the next code, when Sent is false.
+	RetryAfterSeconds int `json:"retryAfterSeconds,omitempty"`
+}
 
-// SendCode issues a new code (replacing the previous one) and mails it. A retry issues another code;
-// only the latest one is valid.
+// SendCode issues a new code and mails it, when the address's budget allows one (Budgeted). A retry of
+// the same activity is allowed by the budget (it reserved the code) and issues another code; the codes
+// issued shortly before stay valid too (otp.MaxLiveCodes).
 func (a *Activities) SendCode(ctx context.Context, in *SendCodeInput) (*SendCodeResult, error) {
+	if in.Budgeted && a.Budget != nil {
+		info := activity.GetInfo(ctx)
+		d, err := a.Budget.ReserveCode(ctx, in.Email, info.WorkflowExecution.RunID+"/"+info.ActivityID)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			a.logger().Info("one-time code not sent: the address's code budget says wait", "signupId", in.SignupID,
+				"retryAfter", d.RetryAfter.Round(time.Second))
+			return &SendCodeResult{RetryAfterSeconds: ceilSeconds(d.RetryAfter)}, nil
+		}
+	}
 	code, err := a.Codes.Issue(ctx, in.SignupID)
 	if err != nil {
 		return nil, err
@@ -39,30 +61,63 @@ func (a *Activities) SendCode(ctx context.Context, in *SendCodeInput) (*SendCode
 	}
 	a.Metrics.CodeSent()
 	a.logger().Info("one-time code sent", "signupId", in.SignupID)
-	return &SendCodeResult{}, nil
+	return &SendCodeResult{Sent: true}, nil
 }
 
-// VerifyCodeInput carries the HMAC of what the applicant typed, never the code.
-type VerifyCodeInput struct {
-	SignupID string `json:"signupId"`
-	CodeHash string `json:"codeHash"`
+func ceilSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
 }
+
+// VerifyCodeInput carries the HMAC of what the applicant typed, never the code, and the (canonical)
+// address whose wrong-code budget the check spends.
+type VerifyCodeInput struct {
+	SignupID string       `json:"signupId"`
+	CodeHash string       `json:"codeHash"`
+	Email    string       `json:"email,omitempty"`
+	Domain   *DomainLimit `json:"domain,omitempty"`
+}
+
+// DomainLimit asks VerifyCode to count a right code against the flow's verified sign-ups per domain
+// and day.
+type DomainLimit struct {
+	FlowID string `json:"flowId"`
+	Domain string `json:"domain"`
+	PerDay int    `json:"perDay"`
+}
+
+// OutcomeDomainFull: the code was right, but the domain's verified sign-ups of the day are used up.
+const OutcomeDomainFull otp.Outcome = "domain_full"
 
 // VerifyCodeResult says whether the code was right.
 type VerifyCodeResult struct {
 	Outcome      otp.Outcome `json:"outcome"`
 	AttemptsLeft int         `json:"attemptsLeft"`
+	// RetryAfterSeconds is set with otp.Locked and OutcomeDomainFull.
+	RetryAfterSeconds int `json:"retryAfterSeconds,omitempty"`
 }
 
 // VerifyCode checks a code. It is not retried blindly by the workflow: each call spends an attempt.
 func (a *Activities) VerifyCode(ctx context.Context, in *VerifyCodeInput) (*VerifyCodeResult, error) {
-	out, left, err := a.Codes.Verify(ctx, in.SignupID, in.CodeHash)
+	r, err := a.Codes.Verify(ctx, in.SignupID, in.Email, in.CodeHash)
 	if err != nil {
 		return nil, err
 	}
-	if out != otp.OK {
-		a.Metrics.CodeFailed(string(out))
+	out := &VerifyCodeResult{Outcome: r.Outcome, AttemptsLeft: r.AttemptsLeft}
+	if r.Outcome == otp.Locked {
+		out.RetryAfterSeconds = ceilSeconds(r.RetryAfter)
 	}
-	a.logger().Info("one-time code checked", "signupId", in.SignupID, "outcome", out)
-	return &VerifyCodeResult{Outcome: out, AttemptsLeft: left}, nil
+	if r.Outcome == otp.OK && in.Domain != nil && a.Budget != nil {
+		d, err := a.Budget.CountVerified(ctx, in.Domain.FlowID, in.Domain.Domain, in.Domain.PerDay)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			out = &VerifyCodeResult{Outcome: OutcomeDomainFull, RetryAfterSeconds: ceilSeconds(d.RetryAfter)}
+		}
+	}
+	if out.Outcome != otp.OK {
+		a.Metrics.CodeFailed(string(out.Outcome))
+	}
+	a.logger().Info("one-time code checked", "signupId", in.SignupID, "outcome", out.Outcome)
+	return out, nil
 }

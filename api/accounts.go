@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,11 +18,27 @@ func (s *server) addAccountRoutes(rg *gin.RouterGroup) {
 	g.GET("/:id", s.getAccount)
 }
 
+// Admin API limits.
+const (
+	// MinAdminTokenLength is the shortest admin token an API process starts with (app.APIDeps).
+	MinAdminTokenLength = 32
+	adminFailLimit      = 20 // wrong admin tokens per client per window, as for reviewer tokens
+	adminFailWindow     = 10 * time.Minute
+)
+
 // requireAdmin checks the admin bearer token in constant time. With no token configured the admin API
-// is closed, not open.
+// is closed, not open. As for reviewers, a right token always passes (wrong ones from a shared address
+// cannot lock the admin out), and wrong ones are counted per client: past the limit they are answered
+// 429 for the rest of the window.
 func (s *server) requireAdmin(c *gin.Context) {
 	token, ok := bearer(c)
 	if s.AdminToken == "" || !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
+		if s.AdminToken != "" && ok && s.tooManyAdminFailures(c) {
+			p := newProblem(http.StatusTooManyRequests, CodeTooManyFailures, "too many failed admin sign-ins from your address; try again later")
+			p.RetryAfter = int(adminFailWindow / time.Second)
+			writeProblem(c, p)
+			return
+		}
 		c.Header("WWW-Authenticate", `Bearer realm="signupflow-admin"`)
 		detail := "send the admin token as Authorization: Bearer <token>"
 		if s.AdminToken == "" {
@@ -31,6 +48,25 @@ func (s *server) requireAdmin(c *gin.Context) {
 		return
 	}
 	c.Next()
+}
+
+// tooManyAdminFailures counts a wrong admin token from the client and says whether the client is past
+// the limit. Redis trouble is logged and counts as not past it (the token check itself still holds).
+func (s *server) tooManyAdminFailures(c *gin.Context) bool {
+	ctx := c.Request.Context()
+	key := KeyPrefix + "rl:admin-fail:" + s.clientKey(c)
+	pipe := s.Redis.TxPipeline()
+	n := pipe.Incr(ctx, key)
+	pipe.ExpireNX(ctx, key, adminFailWindow)
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.log.Error("cannot count a failed admin sign-in", "error", err)
+		return false
+	}
+	if n.Val() <= adminFailLimit {
+		return false
+	}
+	s.Metrics.RateLimited("admin_failures")
+	return true
 }
 
 func (s *server) getAccount(c *gin.Context) {

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signupflow/signupflow/address"
 	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/workflows"
 )
@@ -92,7 +93,7 @@ func (s *server) countFailure(c *gin.Context) bool {
 // and says whether the address is past the limit. Redis trouble is logged and counts as not past it.
 func (s *server) tooManyFailures(c *gin.Context) bool {
 	ctx := c.Request.Context()
-	key := KeyPrefix + "rl:reviewer-fail:" + c.ClientIP()
+	key := KeyPrefix + "rl:reviewer-fail:" + s.clientKey(c)
 	pipe := s.Redis.TxPipeline()
 	n := pipe.Incr(ctx, key)
 	pipe.ExpireNX(ctx, key, reviewerFailWindow)
@@ -179,7 +180,8 @@ func (s *server) parseInboxFilter(c *gin.Context) (*inboxFilter, bool) {
 	if f.flow = c.Query("flow"); f.flow != "" && !flowIDPattern.MatchString(f.flow) {
 		return bad("flow", "flow must be a user flow id")
 	}
-	if f.domain = strings.ToLower(strings.TrimSpace(c.Query("domain"))); f.domain != "" && !domainPattern.MatchString(f.domain) {
+	var ok bool
+	if f.domain, ok = inboxDomain(c.Query("domain")); !ok {
 		return bad("domain", "domain must be an e-mail domain like example.com")
 	}
 	if l := c.Query("limit"); l != "" {
@@ -458,4 +460,19 @@ func CountPendingApprovals(ctx context.Context, tc client.Client, namespace stri
 		return 0, err
 	}
 	return resp.GetCount(), nil
+}
+
+// inboxDomain is the canonical (ASCII, IDNA) form of an inbox domain filter, as the search attribute
+// SignupEmailDomain holds it: "bücher.example" finds "xn--bcher-kva.example". It is also checked against
+// a strict pattern, because it goes into a visibility query. Empty is no filter.
+func inboxDomain(raw string) (string, bool) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", true
+	}
+	d, err := address.CanonicalDomain(raw)
+	if err != nil || !domainPattern.MatchString(d) {
+		return "", false
+	}
+	return d, true
 }

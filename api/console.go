@@ -2,7 +2,8 @@ package api
 
 // The reviewer console: the browser side of the reviewer API. A reviewer signs in with their reviewer
 // token once; the web session (Redis, behind the HttpOnly cookie) then holds only their reviewer id,
-// never the token. Every form carries the session's CSRF token.
+// never the token. Every form carries the session's CSRF token, except the sign-in form: it is shown
+// without a session (nothing stored for an anonymous view) and carries a signed double-submit token.
 //
 //	GET  /console                  sign-in form, or the inbox (oldest first; ?flow=&domain=&cursor=)
 //	POST /console/sign-in          check the token, start the reviewer session
@@ -108,14 +109,17 @@ func consoleNext(raw string) string {
 	return "/console"
 }
 
-// renderSignIn shows the sign-in form; the session must be saved (the CSRF token lives in it).
-func (s *server) renderSignIn(c *gin.Context, ws *webSession, status int, next, msg string) {
-	if err := s.saveWebSession(c, ws); err != nil {
-		s.log.Error("cannot save a console session", "error", err)
+// renderSignIn shows the sign-in form. It stores nothing: the form carries a console form token, the
+// one the browser holds when it is still fresh (several tabs keep working), else a new one.
+func (s *server) renderSignIn(c *gin.Context, status int, next, msg string) {
+	token, err := s.consoleFormToken(c)
+	if err != nil {
+		s.log.Error("cannot make a form token", "error", err)
 		s.consoleError(c, http.StatusServiceUnavailable, "Try again", "The console is temporarily unavailable. Please try again in a moment.")
 		return
 	}
-	d := consoleData(ws, "Sign in")
+	d := consoleData(nil, "Sign in")
+	d["CSRF"] = token
 	d["Next"] = consoleNext(next)
 	if msg != "" {
 		d["Message"], d["Error"] = msg, true
@@ -136,9 +140,29 @@ func (s *server) consolePost(c *gin.Context) (*webSession, *approval.Member, boo
 	return ws, me, true
 }
 
+// consoleFormToken is the sign-in form's token: the browser's own while it has at least half its
+// lifetime left, else a new one (and cookie).
+func (s *server) consoleFormToken(c *gin.Context) (string, error) {
+	for _, ck := range c.Request.Cookies() {
+		if ck.Name != CSRFCookie {
+			continue
+		}
+		if fc, ok := s.verifyFormToken(ck.Value, formConsole); ok && time.Since(time.Unix(fc.IssuedAt, 0)) < anonymousFormTTL/2 {
+			return ck.Value, nil
+		}
+	}
+	return s.issueFormToken(c, formClaims{Purpose: formConsole})
+}
+
+// consoleSignIn checks the reviewer token and stores the reviewer's session. The form is anonymous:
+// its CSRF check is the double-submit token (or the token of a session the browser has already).
 func (s *server) consoleSignIn(c *gin.Context) {
-	ws, _, ok := s.consolePost(c)
+	ws, _, ok := s.consoleSession(c)
 	if !ok {
+		return
+	}
+	if _, anon := s.formToken(c, formConsole); !anon && !(ws.stored && s.csrfOK(c, ws)) {
+		s.consoleError(c, http.StatusForbidden, "Refused", "The form expired or was not sent from this page. Please try again.")
 		return
 	}
 	next := c.PostForm("next")
@@ -151,11 +175,22 @@ func (s *server) consoleSignIn(c *gin.Context) {
 		// Wrong tokens count toward the same per-address limit as the API's (an empty one does not).
 		if token != "" && s.tooManyFailures(c) {
 			c.Header("Retry-After", strconv.Itoa(int(reviewerFailWindow/time.Second)))
-			s.renderSignIn(c, ws, http.StatusTooManyRequests, next, "Too many failed sign-ins from your address. Please try again later.")
+			s.renderSignIn(c, http.StatusTooManyRequests, next, "Too many failed sign-ins from your address. Please try again later.")
 			return
 		}
-		s.renderSignIn(c, ws, http.StatusUnauthorized, next, "That reviewer token is not right. Check it and try again.")
+		s.renderSignIn(c, http.StatusUnauthorized, next, "That reviewer token is not right. Check it and try again.")
 		return
+	}
+	if !ws.stored {
+		if p := s.newSessionRefusal(c); p != nil {
+			setRetryAfter(c, p)
+			if p.Status != http.StatusTooManyRequests {
+				s.consoleError(c, p.Status, "Try again", "The console is temporarily unavailable. Please try again in a moment.")
+				return
+			}
+			s.renderSignIn(c, p.Status, next, "Too many sign-ins from your address. Please try again later.")
+			return
+		}
 	}
 	// A new session id and CSRF token on sign-in (no session fixation); the old session is deleted.
 	fresh, err := newWebSession()
@@ -174,9 +209,12 @@ func (s *server) consoleSignIn(c *gin.Context) {
 		s.consoleError(c, http.StatusServiceUnavailable, "Try again", "The console is temporarily unavailable. Please try again in a moment.")
 		return
 	}
-	if err := s.Redis.Del(context.WithoutCancel(c.Request.Context()), webSessionKey(ws.ID)).Err(); err != nil {
-		s.log.Error("cannot delete a replaced web session", "error", err)
+	if ws.stored {
+		if err := s.Redis.Del(context.WithoutCancel(c.Request.Context()), webSessionKey(ws.ID)).Err(); err != nil {
+			s.log.Error("cannot delete a replaced web session", "error", err)
+		}
 	}
+	s.clearFormToken(c, formConsole)
 	s.log.Info("reviewer signed in to the console", "reviewer", me.ID)
 	seeOther(c, consoleNext(next))
 }
@@ -199,7 +237,8 @@ func consoleFilter(c *gin.Context) (f *inboxFilter, msg string) {
 	if f.flow = strings.TrimSpace(c.Query("flow")); f.flow != "" && !flowIDPattern.MatchString(f.flow) {
 		return &inboxFilter{limit: defaultInboxLimit}, "The flow filter is not a user flow id."
 	}
-	if f.domain = strings.ToLower(strings.TrimSpace(c.Query("domain"))); f.domain != "" && !domainPattern.MatchString(f.domain) {
+	var ok bool
+	if f.domain, ok = inboxDomain(c.Query("domain")); !ok {
 		return &inboxFilter{limit: defaultInboxLimit, flow: f.flow}, "The domain filter must be an e-mail domain like example.com."
 	}
 	if raw := c.Query("cursor"); raw != "" {
@@ -276,7 +315,7 @@ func (s *server) consoleHome(c *gin.Context) {
 		return
 	}
 	if me == nil {
-		s.renderSignIn(c, ws, http.StatusOK, c.Query("next"), "")
+		s.renderSignIn(c, http.StatusOK, c.Query("next"), "")
 		return
 	}
 	f, msg := consoleFilter(c)
@@ -454,7 +493,7 @@ func (s *server) consoleDecide(c *gin.Context) {
 	}
 	id := c.Param("id")
 	if me == nil {
-		s.renderSignIn(c, ws, http.StatusUnauthorized, "/console/requests/"+id, "Your console session has ended. Sign in again; nothing was decided.")
+		s.renderSignIn(c, http.StatusUnauthorized, "/console/requests/"+id, "Your console session has ended. Sign in again; nothing was decided.")
 		return
 	}
 	ctx := c.Request.Context()

@@ -235,11 +235,19 @@ func TestConsoleSignInForm(t *testing.T) {
 	require.Contains(t, body, `method="post"`)
 	require.Contains(t, body, `id="token"`)
 	require.Contains(t, body, `type="password"`)
-	require.NotEmpty(t, csrfOf(t, body))
-	ck := sessionCookie(t, w)
+	// An anonymous view stores no session: the form has a signed double-submit cookie.
+	require.Nil(t, cookieNamed(w, WebCookie))
+	require.Zero(t, e.dbSize())
+	ck := cookieNamed(w, CSRFCookie)
+	require.NotNil(t, ck)
+	require.Equal(t, csrfOf(t, body), ck.Value)
+	require.Equal(t, "/console", ck.Path)
 	require.True(t, ck.HttpOnly)
 	require.Equal(t, http.SameSiteLaxMode, ck.SameSite)
 	require.False(t, ck.Secure, "http public URL")
+	// A second view (another tab) keeps the same token, so both forms work.
+	w = e.do(http.MethodGet, "/console", nil, nil)
+	require.Equal(t, ck.Value, csrfOf(t, w.Body.String()))
 }
 
 func TestConsoleSignInRefusesMissingOrWrongCSRF(t *testing.T) {
@@ -260,10 +268,43 @@ func TestConsoleSignInRefusesMissingOrWrongCSRF(t *testing.T) {
 			require.Contains(t, w.Body.String(), `id="signin-form"`)
 		})
 	}
-	// A forged form from a browser that never loaded the page has no session at all.
-	e.cookie = nil
+	// A forged form from a browser that never loaded the page has neither a session nor the cookie.
+	e.cookie, e.forms = nil, nil
 	w := e.do(http.MethodPost, "/console/sign-in", url.Values{"token": {aliceToken}, "csrf": {good}}, nil)
 	require.Equal(t, http.StatusForbidden, w.Code)
+	// Nor does the sign-up form's token open the console.
+	tok := e.issued(formClaims{Purpose: formSignup, ClientID: "app"})
+	e.forms = map[string]*http.Cookie{"/console": {Name: CSRFCookie, Value: tok}}
+	w = e.do(http.MethodPost, "/console/sign-in", url.Values{"token": {aliceToken}, "csrf": {tok}}, nil)
+	require.Equal(t, http.StatusForbidden, w.Code)
+	require.Zero(t, e.dbSize(), "no session for a refused form")
+}
+
+func TestConsoleSignInLimitsNewSessions(t *testing.T) {
+	e := newConsoleEnv(t, "http://localhost:8080")
+	signIn := func(remote string) *httptest.ResponseRecorder {
+		e.cookie, e.forms = nil, nil
+		csrf := e.csrf("/console")
+		req := httptest.NewRequest(http.MethodPost, "/console/sign-in", strings.NewReader(url.Values{"csrf": {csrf}, "token": {aliceToken}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(e.forms["/console"])
+		req.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, req)
+		return w
+	}
+	n := max(newWebSessionsPerMinute, e.cfg.Server.StartsPerMinutePerIP)
+	for i := 0; i < n; i++ {
+		require.Equal(t, http.StatusSeeOther, signIn("198.51.100.7:1000").Code, i)
+	}
+	w := signIn("198.51.100.7:1001")
+	require.Equal(t, http.StatusTooManyRequests, w.Code)
+	require.Contains(t, w.Body.String(), "Too many sign-ins from your address")
+	require.Contains(t, w.Body.String(), `id="signin-form"`)
+	require.NotEmpty(t, w.Header().Get("Retry-After"))
+	require.Nil(t, cookieNamed(w, WebCookie))
+	// Another client is not affected.
+	require.Equal(t, http.StatusSeeOther, signIn("198.51.100.8:1000").Code)
 }
 
 func TestConsoleWrongTokenShowsMessage(t *testing.T) {
@@ -305,9 +346,10 @@ func TestConsoleFailedSignInsShareTheAPILimit(t *testing.T) {
 
 func TestConsoleSignInSession(t *testing.T) {
 	e := newConsoleEnv(t, "https://signup.example")
+	// A session id planted in the browser beforehand (here: an applicant's session) is not kept.
+	before := e.storeSession(map[string]string{wsClientID: "app"})
 	w := e.do(http.MethodGet, "/console", nil, nil)
-	before := sessionCookie(t, w)
-	require.True(t, before.Secure, "https public URL")
+	require.True(t, cookieNamed(w, CSRFCookie).Secure, "https public URL")
 	w = e.do(http.MethodPost, "/console/sign-in", url.Values{"csrf": {csrfOf(t, w.Body.String())}, "token": {aliceToken}}, nil)
 	require.Equal(t, http.StatusSeeOther, w.Code)
 	require.Equal(t, "/console", w.Header().Get("Location"))
@@ -373,11 +415,12 @@ func TestConsoleSignOut(t *testing.T) {
 	require.True(t, ck.HttpOnly)
 	require.Zero(t, e.redis.Client.Exists(context.Background(), webSessionKey(signedIn.Value)).Val())
 
-	// The old cookie, replayed, is worth nothing.
+	// The old cookie, replayed, is worth nothing (and brings no session back).
 	e.cookie = signedIn
 	w = e.do(http.MethodGet, "/console", nil, nil)
 	require.Contains(t, w.Body.String(), `id="signin-form"`)
-	require.NotEqual(t, signedIn.Value, sessionCookie(t, w).Value)
+	require.Nil(t, cookieNamed(w, WebCookie))
+	require.Zero(t, e.redis.Client.Exists(context.Background(), webSessionKey(signedIn.Value)).Val())
 }
 
 func TestConsoleInboxEscapesAndPaginates(t *testing.T) {

@@ -177,8 +177,10 @@ func seeOther(c *gin.Context, to string) {
 	c.Abort()
 }
 
-// signupPage checks the application's parameters, opens a fresh applicant session and shows the
-// e-mail form. It never redirects anywhere: an unregistered redirect_uri gets an error page.
+// signupPage checks the application's parameters and shows the e-mail form. It stores nothing: the
+// parameters travel in the form's signed token (formToken), which is also its CSRF protection, and the
+// session is made when the form is posted. It never redirects anywhere: an unregistered redirect_uri
+// gets an error page.
 func (s *server) signupPage(c *gin.Context) {
 	locale := chooseLocale(validLocales(c.Query("ui_locales")), c.GetHeader("Accept-Language"))
 	t := translator(locale)
@@ -196,29 +198,61 @@ func (s *server) signupPage(c *gin.Context) {
 			"Title": t("error.badRequest"), "Message": t("error.redirectURI"), "Error": true})
 		return
 	}
-	ws, err := s.loadWebSession(c)
+	// A new start page gets a new token (and cookie): a form left open in another tab (or a page an
+	// attacker made the browser load) can no longer post under this start's client, redirect URI and state.
+	token, err := s.issueFormToken(c, formClaims{Purpose: formSignup, ClientID: app.ClientID,
+		RedirectURI: redirectURI, State: state, Locale: locale})
 	if err != nil {
-		s.log.Error("cannot load a web session", "error", err)
+		s.log.Error("cannot make a form token", "error", err)
 		s.renderWeb(c, http.StatusServiceUnavailable, "error", map[string]any{"Locale": locale, "Branding": brand,
 			"Title": t("error.title"), "Message": t("error.unavailable"), "Error": true})
 		return
+	}
+	ws := &webSession{CSRF: token, Data: map[string]string{wsClientID: app.ClientID, wsRedirectURI: redirectURI,
+		wsState: state, wsLocale: locale}}
+	s.renderEmail(c, s.newApplicant(ws, app, locale), http.StatusOK, "", "")
+}
+
+// startApplicant is postApplicant for the start form, which has no session behind it: the form token
+// (double-submit cookie) is the CSRF check and names the application. A session the browser has
+// already (starting again) is kept and its earlier sign-up forgotten once the new one starts. ws.CSRF
+// is the form token until the session is stored (renewWebSession).
+func (s *server) startApplicant(c *gin.Context) (*applicant, bool) {
+	fc, ok := s.formToken(c, formSignup)
+	if !ok {
+		s.pageError(c, nil, http.StatusForbidden, "error.title", "error.csrf")
+		return nil, false
+	}
+	app := s.Config.Application(fc.ClientID)
+	if app == nil || !registeredRedirect(app, fc.RedirectURI) {
+		s.pageError(c, nil, http.StatusBadRequest, "error.title", "error.session") // the config changed
+		return nil, false
+	}
+	ws, err := s.loadWebSession(c)
+	if err != nil {
+		s.log.Error("cannot load a web session", "error", err)
+		s.pageError(c, nil, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+		return nil, false
 	}
 	for _, k := range []string{wsSignupID, wsToken, wsEmail, wsCodeSentAt, wsPending} {
 		delete(ws.Data, k)
 	}
-	ws.Data[wsClientID], ws.Data[wsRedirectURI], ws.Data[wsState], ws.Data[wsLocale] = app.ClientID, redirectURI, state, locale
-	// A new start page gets a new CSRF token: a form left open in another tab (or a page an attacker
-	// made the browser load) can no longer post under this start's client, redirect URI and state.
-	if ws.CSRF, err = randomToken(); err != nil {
-		s.renderWeb(c, http.StatusServiceUnavailable, "error", map[string]any{"Locale": locale, "Branding": brand,
-			"Title": t("error.title"), "Message": t("error.unavailable"), "Error": true})
-		return
+	ws.Data[wsClientID], ws.Data[wsRedirectURI], ws.Data[wsState] = app.ClientID, fc.RedirectURI, fc.State
+	a := s.newApplicant(ws, app, fc.Locale)
+	ws.Data[wsLocale], ws.CSRF = a.locale, c.PostForm("csrf")
+	return a, true
+}
+
+// storeStartSession stores the session of a posted start form under a new id (the one the browser had,
+// if any, is deleted) and drops the form's cookie. On failure it has shown an error page.
+func (s *server) storeStartSession(c *gin.Context, a *applicant) bool {
+	if err := s.renewWebSession(c, a.ws); err != nil {
+		s.log.Error("cannot save a web session", "error", err)
+		s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+		return false
 	}
-	a := s.newApplicant(ws, app, locale)
-	if !s.save(c, a) {
-		return
-	}
-	s.renderEmail(c, a, http.StatusOK, "", "")
+	s.clearFormToken(c, formSignup)
+	return true
 }
 
 // validLocales is ui_locales when it is well formed, else "".
@@ -252,8 +286,9 @@ func (s *server) renderEmail(c *gin.Context, a *applicant, status int, email, fi
 }
 
 // signupEmail starts the sign-up of the address (or attaches to the running one) and sends the code.
+// This post is where an applicant's session is first stored, so new sessions are limited per client.
 func (s *server) signupEmail(c *gin.Context) {
-	a, ok := s.postApplicant(c, false)
+	a, ok := s.startApplicant(c)
 	if !ok {
 		return
 	}
@@ -264,8 +299,16 @@ func (s *server) signupEmail(c *gin.Context) {
 		return
 	}
 	if p := s.startRefusal(c, a.app, email); p != nil {
+		setRetryAfter(c, p)
 		s.renderEmail(c, a, p.Status, raw, a.problemText(p))
 		return
+	}
+	if !a.ws.stored {
+		if p := s.newSessionRefusal(c); p != nil {
+			setRetryAfter(c, p)
+			s.renderEmail(c, a, p.Status, raw, a.problemText(p))
+			return
+		}
 	}
 	snap, err := s.Config.Snapshot(a.app)
 	if err != nil {
@@ -289,7 +332,7 @@ func (s *server) signupEmail(c *gin.Context) {
 			delete(a.ws.Data, k)
 		}
 		a.ws.Data[wsPending] = "1"
-		if s.save(c, a) {
+		if s.storeStartSession(c, a) {
 			seeOther(c, "/signup/result")
 		}
 		return
@@ -303,14 +346,18 @@ func (s *server) signupEmail(c *gin.Context) {
 		"clientId", a.app.ClientID, "email", audit.MaskEmail(email), "status", res.Status, "via", "web")
 	delete(a.ws.Data, wsPending)
 	a.ws.Data[wsSignupID], a.ws.Data[wsToken], a.ws.Data[wsEmail] = id, otp.HashToken(token), email
-	a.ws.Data[wsCodeSentAt] = strconv.FormatInt(time.Now().Unix(), 10)
-	// The session now holds the sign-up's token: a new id, so that one planted beforehand is useless.
-	if err := s.renewWebSession(c, a.ws); err != nil {
-		s.log.Error("cannot save a web session", "error", err)
-		s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
-		return
+	sentAt := time.Now()
+	if res.CodeSent != nil && !*res.CodeSent {
+		// No new code: the one mailed to the address a moment ago serves. The resend countdown shows
+		// when the address's budget allows the next.
+		wait := min(time.Duration(res.ResendAfterSeconds)*time.Second, workflows.ResendCooldown)
+		sentAt = sentAt.Add(wait - workflows.ResendCooldown)
 	}
-	seeOther(c, stepPath(res.Status))
+	a.ws.Data[wsCodeSentAt] = strconv.FormatInt(sentAt.Unix(), 10)
+	// The session now holds the sign-up's token: a new id, so that one planted beforehand is useless.
+	if s.storeStartSession(c, a) {
+		seeOther(c, stepPath(res.Status))
+	}
 }
 
 // problemText is the applicant's-language text of a refusal.
@@ -325,6 +372,8 @@ func (a *applicant) problemText(p *Problem) string {
 		return a.t("code.expired")
 	case workflows.ErrCodeDead:
 		return a.t("code.dead")
+	case workflows.ErrTooManyAttempts:
+		return a.t("code.tooMany", max(1, (p.RetryAfter+59)/60))
 	case workflows.ErrRateLimited:
 		if p.RetryAfter > 0 && p.RetryAfter <= 120 {
 			return a.t("rateLimited", p.RetryAfter)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -12,8 +13,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/stretchr/testify/require"
 
 	"github.com/signupflow/signupflow/flow"
@@ -50,6 +53,7 @@ type pagesEnv struct {
 	h      http.Handler
 	redis  *testredis.Server
 	cookie *http.Cookie
+	forms  map[string]*http.Cookie // the anonymous forms' CSRFCookie by path
 }
 
 func newPagesEnv(t *testing.T, publicURL string) *pagesEnv {
@@ -80,14 +84,60 @@ func (e *pagesEnv) do(method, target string, form url.Values, hdr map[string]str
 	if e.cookie != nil {
 		req.AddCookie(e.cookie)
 	}
+	for p, c := range e.forms {
+		if req.URL.Path == p || strings.HasPrefix(req.URL.Path, p+"/") {
+			req.AddCookie(c)
+		}
+	}
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, req)
 	for _, c := range w.Result().Cookies() {
-		if c.Name == WebCookie {
+		switch {
+		case c.Name == WebCookie:
 			e.cookie = c
+		case c.Name == CSRFCookie && c.MaxAge < 0:
+			delete(e.forms, c.Path)
+		case c.Name == CSRFCookie:
+			if e.forms == nil {
+				e.forms = map[string]*http.Cookie{}
+			}
+			e.forms[c.Path] = c
 		}
 	}
 	return w
+}
+
+// cookieNamed is the response's cookie of that name, or nil.
+func cookieNamed(w *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// storeSession stores a session holding data the way a posted form does, and makes it the browser's.
+func (e *pagesEnv) storeSession(data map[string]string) *http.Cookie {
+	e.t.Helper()
+	w := e.render(func(c *gin.Context) {
+		ws, err := newWebSession()
+		require.NoError(e.t, err)
+		for k, v := range data {
+			ws.Data[k] = v
+		}
+		require.NoError(e.t, e.srv.saveWebSession(c, ws))
+	})
+	e.cookie = sessionCookie(e.t, w)
+	return e.cookie
+}
+
+// dbSize is the number of keys in Redis.
+func (e *pagesEnv) dbSize() int64 {
+	e.t.Helper()
+	n, err := e.redis.Client.DBSize(context.Background()).Result()
+	require.NoError(e.t, err)
+	return n
 }
 
 func sessionCookie(t *testing.T, w *httptest.ResponseRecorder) *http.Cookie {
@@ -175,9 +225,11 @@ func TestSignupPageLocale(t *testing.T) {
 		} else {
 			require.Contains(t, body, "E-mail address")
 		}
-		// The chosen language is kept in the session: it is what the connectors will receive.
-		ws := e.session(t)
-		require.Equal(t, tc.want, ws.Data[wsLocale])
+		// The chosen language travels in the form's signed token (no session yet): it is what the
+		// connectors will receive once the form is posted.
+		fc, ok := e.srv.verifyFormToken(csrfOf(t, body), formSignup)
+		require.True(t, ok)
+		require.Equal(t, tc.want, fc.Locale)
 	}
 }
 
@@ -245,7 +297,21 @@ func TestSessionCookieFlags(t *testing.T) {
 		e := newPagesEnv(t, tc.publicURL)
 		w := e.do(http.MethodGet, okSignup, nil, nil)
 		require.Equal(t, http.StatusOK, w.Code)
-		c := sessionCookie(t, w)
+		// The start page stores nothing: its form is guarded by a signed double-submit cookie.
+		require.Nil(t, cookieNamed(w, WebCookie))
+		require.Zero(t, e.dbSize())
+		f := cookieNamed(w, CSRFCookie)
+		require.NotNil(t, f)
+		require.True(t, f.HttpOnly)
+		require.Equal(t, http.SameSiteLaxMode, f.SameSite)
+		require.Equal(t, "/signup", f.Path)
+		require.Equal(t, tc.secure, f.Secure, tc.publicURL)
+		require.Equal(t, csrfOf(t, w.Body.String()), f.Value, "double submit: the form carries the cookie's value")
+		require.NotContains(t, f.Value, "s1", "the parameters are encoded, not in clear")
+
+		// A session is stored when a form is posted (here as signupEmail stores it).
+		e.storeSession(map[string]string{wsClientID: "app", wsRedirectURI: "https://app.example/callback", wsState: "s1"})
+		c := e.cookie
 		require.True(t, c.HttpOnly)
 		require.Equal(t, http.SameSiteLaxMode, c.SameSite)
 		require.Equal(t, "/", c.Path)
@@ -259,7 +325,7 @@ func TestSessionCookieFlags(t *testing.T) {
 		require.NotContains(t, keys[0], c.Value)
 		ttl, err := e.redis.Client.TTL(context.Background(), keys[0]).Result()
 		require.NoError(t, err)
-		// Only an opened form so far: an anonymous session lives half an hour, not a day.
+		// No sign-up and no reviewer in it: an anonymous session lives half an hour, not a day.
 		require.InDelta(t, anonymousSessionTTL.Minutes(), ttl.Minutes(), 1)
 		ws := e.session(t)
 		require.Equal(t, "app", ws.Data[wsClientID])
@@ -274,7 +340,16 @@ func TestUnknownSessionCookieGetsANewID(t *testing.T) {
 	e.cookie = &http.Cookie{Name: WebCookie, Value: forged}
 	w := e.do(http.MethodGet, okSignup, nil, nil)
 	require.Equal(t, http.StatusOK, w.Code)
-	c := sessionCookie(t, w)
+	require.Nil(t, cookieNamed(w, WebCookie), "a page view stores no session")
+	var c *http.Cookie
+	w = e.render(func(gc *gin.Context) {
+		gc.Request.AddCookie(e.cookie)
+		ws, err := e.srv.loadWebSession(gc)
+		require.NoError(t, err)
+		require.False(t, ws.stored)
+		require.NoError(t, e.srv.saveWebSession(gc, ws))
+	})
+	c = sessionCookie(t, w)
 	require.NotEqual(t, forged, c.Value, "no session fixation")
 	n, err := e.redis.Client.Exists(context.Background(), webSessionKey(forged)).Result()
 	require.NoError(t, err)
@@ -316,11 +391,84 @@ func TestFormsRefusedWithoutCSRF(t *testing.T) {
 	require.NotContains(t, body, "<script>alert(1)")
 	require.Contains(t, body, `value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"`)
 
-	// A form from a browser without the session cookie is refused as well.
-	e.cookie = nil
+	// A form from a browser without the form's cookie (a cross-site post: SameSite=Lax) is refused.
+	e.cookie, e.forms = nil, nil
 	w = e.do(http.MethodPost, "/signup", url.Values{"email": {"ann@example.com"}, "csrf": {token}}, nil)
-	require.Contains(t, []int{http.StatusBadRequest, http.StatusForbidden}, w.Code)
-	require.NotEqual(t, http.StatusSeeOther, w.Code)
+	require.Equal(t, http.StatusForbidden, w.Code)
+
+	// A cookie and field that match but were not signed with the server key are refused, and so are a
+	// console token, an expired token and another server's token.
+	payload, _, _ := strings.Cut(token, ".")
+	forged := payload + "." + strings.Repeat("A", 43)
+	console := e.issued(formClaims{Purpose: formConsole})
+	old := e.issued(formClaims{Purpose: formSignup, ClientID: "app", RedirectURI: "https://app.example/callback"})
+	fc, _ := e.srv.verifyFormToken(old, formSignup)
+	other := &server{Deps: Deps{Config: e.cfg, Secret: []byte("another-server-key-0123456789abc")}, log: e.srv.log}
+	foreign := other.issuedToken(t, formClaims{Purpose: formSignup, ClientID: "app", RedirectURI: "https://app.example/callback"})
+	for name, tok := range map[string]string{"forged MAC": forged, "console token": console, "foreign": foreign} {
+		e.forms = map[string]*http.Cookie{"/signup": {Name: CSRFCookie, Value: tok}}
+		w = e.do(http.MethodPost, "/signup", url.Values{"email": {"ann@example.com"}, "csrf": {tok}}, nil)
+		require.Equal(t, http.StatusForbidden, w.Code, name)
+	}
+	require.NotNil(t, fc)
+	fc.IssuedAt -= int64(anonymousFormTTL/time.Second) + 1
+	_, ok := e.srv.verifyFormToken(e.srv.signClaims(t, fc), formSignup)
+	require.False(t, ok, "an expired form token")
+	require.Zero(t, e.dbSize(), "refused forms store nothing")
+}
+
+// issued is a form token of the claims, as a page would have issued it.
+func (e *pagesEnv) issued(fc formClaims) string { return e.srv.issuedToken(e.t, fc) }
+
+func (s *server) issuedToken(t *testing.T, fc formClaims) string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	c.Request = httptest.NewRequest(http.MethodGet, "/", nil)
+	tok, err := s.issueFormToken(c, fc)
+	require.NoError(t, err)
+	return tok
+}
+
+// signClaims signs claims as they are (no new nonce or time), to make an expired token.
+func (s *server) signClaims(t *testing.T, fc *formClaims) string {
+	t.Helper()
+	raw, err := json.Marshal(fc)
+	require.NoError(t, err)
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(s.formMAC(payload))
+}
+
+func TestAnonymousPageViewsStoreNothing(t *testing.T) {
+	e := newPagesEnv(t, "http://localhost:8080")
+	for i := 0; i < 50; i++ {
+		e.cookie, e.forms = nil, nil
+		require.Equal(t, http.StatusOK, e.do(http.MethodGet, okSignup, nil, nil).Code)
+		require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/console", nil, nil).Code)
+		// Coming back with the cookies (or a made-up session id) stores nothing either.
+		e.cookie = &http.Cookie{Name: WebCookie, Value: strings.Repeat("B", 43)}
+		require.Equal(t, http.StatusOK, e.do(http.MethodGet, okSignup, nil, nil).Code)
+		require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/console", nil, nil).Code)
+	}
+	require.Zero(t, e.dbSize())
+}
+
+func TestSignupPostLimitsNewSessions(t *testing.T) {
+	e := newPagesEnv(t, "http://localhost:8080")
+	token := csrfOf(t, e.do(http.MethodGet, okSignup, nil, nil).Body.String())
+	// The client (httptest's 192.0.2.1) has opened its sessions for this minute already.
+	n := max(newWebSessionsPerMinute, e.cfg.Server.StartsPerMinutePerIP)
+	_, err := redis_rate.NewLimiter(e.redis.Client).AllowN(context.Background(), KeyPrefix+"rl:web-session:192.0.2.1", redis_rate.PerMinute(n), n)
+	require.NoError(t, err)
+	w := e.do(http.MethodPost, "/signup", url.Values{"email": {"ann@example.com"}, "csrf": {token}}, nil)
+	require.Equal(t, http.StatusTooManyRequests, w.Code)
+	require.Equal(t, "text/html; charset=utf-8", w.Header().Get("Content-Type"))
+	require.NotEmpty(t, w.Header().Get("Retry-After"))
+	require.Contains(t, w.Body.String(), `name="email"`, "the form again, with the message")
+	require.Nil(t, cookieNamed(w, WebCookie))
+	keys, err := e.redis.Client.Keys(context.Background(), KeyPrefix+"web:*").Result()
+	require.NoError(t, err)
+	require.Empty(t, keys)
 }
 
 func TestPagesWithoutSession(t *testing.T) {
@@ -334,8 +482,8 @@ func TestPagesWithoutSession(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, w.Code)
 	require.Contains(t, w.Header().Get("Content-Type"), "json")
 
-	// A session that has an application but no sign-up yet.
-	e.do(http.MethodGet, okSignup, nil, nil)
+	// A session that has an application but no sign-up (one that found its address pending already).
+	e.storeSession(map[string]string{wsClientID: "app", wsRedirectURI: "https://app.example/callback", wsPending: "1"})
 	w = e.do(http.MethodGet, "/signup/code", nil, nil)
 	require.Equal(t, http.StatusBadRequest, w.Code)
 	require.Contains(t, w.Body.String(), "/signup?client_id=app", "offers to start again")
@@ -542,8 +690,7 @@ func TestPendingPagePollsWithoutInlineScript(t *testing.T) {
 
 func TestRenewWebSession(t *testing.T) {
 	e := newPagesEnv(t, "http://localhost:8080")
-	e.do(http.MethodGet, okSignup, nil, nil)
-	old := e.cookie.Value
+	old := e.storeSession(map[string]string{wsClientID: "app"}).Value
 	oldCSRF := e.session(t).CSRF
 	w := e.render(func(c *gin.Context) {
 		c.Request.AddCookie(&http.Cookie{Name: WebCookie, Value: old})

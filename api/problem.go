@@ -74,6 +74,7 @@ var workflowStatus = map[string]int{
 	workflows.ErrCodeExpired:      http.StatusUnprocessableEntity,
 	workflows.ErrCodeDead:         http.StatusTooManyRequests,
 	workflows.ErrRateLimited:      http.StatusTooManyRequests,
+	workflows.ErrTooManyAttempts:  http.StatusTooManyRequests,
 	workflows.ErrValidationFailed: http.StatusBadRequest,
 	workflows.ErrEmailUnavailable: http.StatusServiceUnavailable,
 	workflows.ErrReapplyLater:     http.StatusConflict,
@@ -130,7 +131,7 @@ func addDetails(p *Problem, ae *temporal.ApplicationError) {
 		if ae.Details(&d) == nil && d.AttemptsLeft >= 0 {
 			p.AttemptsLeft = &d.AttemptsLeft
 		}
-	case workflows.ErrRateLimited:
+	case workflows.ErrRateLimited, workflows.ErrTooManyAttempts:
 		var d workflows.RateDetails
 		if ae.Details(&d) == nil {
 			p.RetryAfter = d.RetryAfterSeconds

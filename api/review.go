@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signupflow/signupflow/approval"
@@ -77,6 +80,11 @@ func (s *server) linkReviewer(c *gin.Context, token string) (*approval.Link, *ap
 	case errors.Is(err, approval.ErrLinkExpired):
 		reviewRefusal(c, http.StatusGone, "Link expired", "This review link has expired together with the request.")
 		return nil, nil, false
+	case errors.Is(err, approval.ErrLinkOutdated):
+		// Version 1 links name no run and no stage, so nothing tells which application they were
+		// mailed for: refused rather than guessed (a reminder or the console still reaches the request).
+		reviewRefusal(c, http.StatusGone, "Link outdated", "This review link was made by an earlier version of signupflow and no longer works. It decides nothing. Open the request in the reviewer console, or use the link in a newer e-mail.")
+		return nil, nil, false
 	case err != nil:
 		reviewRefusal(c, http.StatusBadRequest, "Invalid link", "This review link is not valid. Use the link from the e-mail exactly as it was sent.")
 		return nil, nil, false
@@ -86,7 +94,38 @@ func (s *server) linkReviewer(c *gin.Context, token string) (*approval.Link, *ap
 		reviewRefusal(c, http.StatusForbidden, "Not a reviewer", "This link was sent to a reviewer who is no longer configured.")
 		return nil, nil, false
 	}
+	if !s.linkRunIsCurrent(c, link) {
+		return nil, nil, false
+	}
 	return link, me, true
+}
+
+// Review link refusals that say why the link decides nothing.
+const (
+	msgEarlierApplication = "This link belongs to an earlier application of this address. It decides nothing: the current request was sent to reviewers with links of its own."
+	msgEarlierStage       = "This link belongs to an earlier stage of this request (%s). It decides nothing: the request now waits for the stage %s, whose reviewers get links of their own."
+)
+
+// linkRunIsCurrent refuses a link whose run is not the sign-up's latest: the address has applied
+// again (after a denial's cool-down or an expiry) and the link was mailed for the earlier application.
+// The decision itself is also sent to the link's run only, so a new run starting after this check
+// changes nothing.
+func (s *server) linkRunIsCurrent(c *gin.Context, link *approval.Link) bool {
+	resp, err := s.Temporal.DescribeWorkflowExecution(c.Request.Context(), link.SignupID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		reviewRefusal(c, http.StatusNotFound, "Cannot show this request", "No sign-up with this id exists any more.")
+		return false
+	case err != nil:
+		s.log.Error("cannot describe the sign-up of a review link", "error", err)
+		reviewRefusal(c, http.StatusServiceUnavailable, "Try again", "The service is temporarily unavailable. Nothing was decided; try again shortly.")
+		return false
+	case resp.GetWorkflowExecutionInfo().GetExecution().GetRunId() != link.RunID:
+		reviewRefusal(c, http.StatusGone, "Link from an earlier application", msgEarlierApplication)
+		return false
+	}
+	return true
 }
 
 func (s *server) reviewForm(c *gin.Context) {
@@ -106,7 +145,11 @@ func (s *server) reviewForm(c *gin.Context) {
 		return
 	}
 	page.View = view
-	if !view.MayDecide {
+	switch {
+	case view.Status == workflows.StatusPendingApproval && view.CurrentStage != link.Stage:
+		view.MayDecide = false // the POST would be refused by the workflow: no form
+		page.Message, page.Error = fmt.Sprintf(msgEarlierStage, link.Stage, view.CurrentStage), true
+	case !view.MayDecide:
 		page.Message = noDecisionMessage(view, me.ID)
 	}
 	renderReview(c, http.StatusOK, page)
@@ -182,23 +225,73 @@ func (s *server) reviewDecide(c *gin.Context) {
 		reviewRefusal(c, http.StatusConflict, "Link already used", "This review link has already been used. Open the request from a newer e-mail, or use the reviewer API.")
 		return
 	}
-	view, err := s.decide(ctx, link.SignupID, me, req, "link")
+	view, err := s.decideByLink(ctx, link, me, req)
 	if err != nil {
 		// Nothing was decided: the link stays usable.
 		if rerr := s.Nonces.Release(context.WithoutCancel(ctx), link); rerr != nil {
 			s.log.Error("cannot release a review link nonce", "error", rerr)
 		}
-		p := s.approvalProblem(err)
-		title := "Decision not recorded"
-		var ae *temporal.ApplicationError
-		if !errors.As(err, &ae) && !errors.Is(err, errNoSuchSignup) {
-			title = "Try again"
-		}
-		reviewRefusal(c, p.Status, title, p.Detail)
+		s.decideRefusal(c, link, me, err)
 		return
 	}
 	page = &reviewPage{Title: "Decision recorded", Reviewer: me.ID, View: view, Message: decidedMessage(view, req.Decision)}
 	renderReview(c, http.StatusOK, page)
+}
+
+// decideByLink sends a link's decision to the link's run only (client.UpdateWorkflowOptions.RunID: a
+// later application of the same address is another run, which this update cannot reach) and names
+// the link's stage, which the workflow's validator checks against the current one.
+func (s *server) decideByLink(ctx context.Context, link *approval.Link, me *approval.Member, req *decisionRequest) (*workflows.ApprovalView, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.UpdateTimeout)
+	defer cancel()
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: link.SignupID, RunID: link.RunID, UpdateName: workflows.UpdateDecide,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{&workflows.DecisionInput{ReviewerID: me.ID, ReviewerEmail: me.Email, Groups: me.Groups,
+			Decision: req.Decision, Reason: req.Reason, Via: "link", Stage: link.Stage}},
+	})
+	var view workflows.ApprovalView
+	if err == nil {
+		err = h.Get(ctx, &view)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The audit line of the decision is written by the workflow, once, with the stage it decided.
+	s.Metrics.ApprovalDecision(req.Decision, decisionLatency(&view, me.ID))
+	return &view, nil
+}
+
+// decideRefusal renders why a link's decision was not recorded.
+func (s *server) decideRefusal(c *gin.Context, link *approval.Link, me *approval.Member, err error) {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		// The link's run has closed: a new application may have started since the page was shown.
+		if !s.linkRunIsCurrent(c, link) {
+			return
+		}
+		reviewRefusal(c, http.StatusConflict, "Decision not recorded", "This request is no longer waiting for a decision.")
+		return
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == workflows.ErrOtherStage {
+		current := ""
+		if v, qerr := s.approvalView(c.Request.Context(), link.SignupID, me); qerr == nil {
+			current = v.CurrentStage
+		}
+		msg := fmt.Sprintf(msgEarlierStage, link.Stage, current)
+		if current == "" {
+			msg = ae.Message()
+		}
+		reviewRefusal(c, http.StatusConflict, "Link from an earlier stage", msg)
+		return
+	}
+	p := s.approvalProblem(err)
+	title := "Decision not recorded"
+	if ae == nil {
+		title = "Try again"
+	}
+	reviewRefusal(c, p.Status, title, p.Detail)
 }
 
 func decidedMessage(v *workflows.ApprovalView, decision string) string {

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,6 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/signupflow/signupflow/approval"
+	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/metrics"
@@ -41,7 +44,8 @@ type Deps struct {
 	Nonces *approval.Nonces
 	// UpdateTimeout bounds how long a request waits for a workflow step (connectors may be slow).
 	UpdateTimeout time.Duration
-	// Metrics records requests and is served at GET /metrics (no auth); nil: no metrics.
+	// Metrics records requests and is served at GET /metrics (no auth) unless server.metricsListen is
+	// set (then only that port serves it); nil: no metrics.
 	Metrics *metrics.Metrics
 	// Tracer, when set, starts a server span per request (continuing an incoming W3C traceparent); the
 	// workflow updates the request makes carry it on (Temporal's tracing interceptor on the client).
@@ -56,6 +60,7 @@ type server struct {
 	log     *slog.Logger
 	limiter *redis_rate.Limiter
 	dir     *directory.Store
+	budget  *budget.Store
 }
 
 // NewRouter builds the HTTP handler.
@@ -67,13 +72,13 @@ func NewRouter(d Deps) *gin.Engine {
 		d.UpdateTimeout = 2 * time.Minute
 	}
 	s := &server{Deps: d, log: d.Logger, limiter: redis_rate.NewLimiter(d.Redis),
-		dir: &directory.Store{Redis: d.Redis, Prefix: KeyPrefix}}
+		dir: &directory.Store{Redis: d.Redis, Prefix: KeyPrefix}, budget: NewBudget(d.Redis, d.Config)}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	// Only the socket peer counts as the client: X-Forwarded-For is not trusted (rate limits).
+	// Gin believes no forwarding header: clientKey (server.trustedProxies) alone names the client.
 	_ = r.SetTrustedProxies(nil)
-	r.Use(s.recovery, s.accessLog, limitBody)
+	r.Use(securityHeaders(d.Config), s.recovery, s.accessLog, limitBody)
 	if d.Tracer != nil {
 		r.Use(s.traceRequest)
 	}
@@ -84,7 +89,9 @@ func NewRouter(d Deps) *gin.Engine {
 		writeProblem(c, newProblem(http.StatusMethodNotAllowed, CodeMethod, "method not allowed on this resource"))
 	})
 	s.addHealthRoutes(r)
-	if d.Metrics != nil {
+	// With server.metricsListen set, /metrics is served on that (private) port only, never to the
+	// public listener's clients (app.Run); without it the API serves it here, as before.
+	if d.Metrics != nil && (d.Config == nil || d.Config.Server.MetricsListen == "") {
 		h := d.Metrics.Handler()
 		r.GET("/metrics", func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) })
 	}
@@ -96,6 +103,30 @@ func NewRouter(d Deps) *gin.Engine {
 	s.addWebRoutes(r)
 	s.addConsoleRoutes(r)
 	return r
+}
+
+// hstsValue is the Strict-Transport-Security of a deployment whose publicURL is https: a year, with
+// subdomains (no preload: that is the operator's decision, and hard to undo).
+const hstsValue = "max-age=31536000; includeSubDomains"
+
+// securityHeaders sets the headers every answer carries, before any handler runs so that refusals,
+// 404s and panics have them too: nosniff (no answer is ever rendered as another type than it says),
+// and HSTS when the public URL is https (a browser that once reached us over https never downgrades).
+func securityHeaders(cfg *flow.Config) gin.HandlerFunc {
+	hsts := false
+	if cfg != nil {
+		if u, err := url.Parse(cfg.Server.PublicURL); err == nil && strings.EqualFold(u.Scheme, "https") {
+			hsts = true
+		}
+	}
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if hsts {
+			h.Set("Strict-Transport-Security", hstsValue)
+		}
+		c.Next()
+	}
 }
 
 func limitBody(c *gin.Context) {

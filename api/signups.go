@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signupflow/signupflow/address"
 	"github.com/signupflow/signupflow/audit"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/otp"
@@ -40,12 +40,18 @@ type startResponse struct {
 	SessionToken string           `json:"sessionToken,omitempty"`
 	Status       workflows.Status `json:"status"`
 	UserMessage  string           `json:"userMessage,omitempty"`
+	// CodeSent is false when no new code was mailed because one was mailed to the address a moment ago
+	// (that code serves this session too) or its codes for the hour are spent; ResendAfterSeconds says
+	// when the next may be asked for.
+	CodeSent           *bool `json:"codeSent,omitempty"`
+	ResendAfterSeconds int   `json:"resendAfterSeconds,omitempty"`
 }
 
 var localesPattern = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*( [A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)*$`)
 
-// startSignup starts the sign-up workflow of an address, or attaches to the running one with a new
-// session (the earlier session stops working) and a new code.
+// startSignup starts the sign-up workflow of an address, or opens an additional session on the running
+// one. Earlier sessions keep working; the new one must prove the mailbox with a code, which is mailed
+// unless the address's code budget says the one mailed a moment ago serves.
 func (s *server) startSignup(c *gin.Context) {
 	var req startRequest
 	if !readJSON(c, &req) {
@@ -96,7 +102,8 @@ func (s *server) startSignup(c *gin.Context) {
 	}
 	s.log.Info(audit.Message(audit.SignupStarted), audit.Key, audit.SignupStarted, "signupId", id, "flow", snap.FlowID,
 		"clientId", app.ClientID, "email", audit.MaskEmail(email), "status", res.Status)
-	writeJSON(c, http.StatusCreated, startResponse{ID: id, SessionToken: token, Status: res.Status})
+	writeJSON(c, http.StatusCreated, startResponse{ID: id, SessionToken: token, Status: res.Status,
+		CodeSent: res.CodeSent, ResendAfterSeconds: res.ResendAfterSeconds})
 }
 
 // startOrAttach starts the workflow unless one is running, then opens the session on it. A run that
@@ -153,22 +160,12 @@ func (s *server) update(ctx context.Context, id, name string, arg, out any) erro
 	return h.Get(ctx, out)
 }
 
-// parseEmail accepts a bare address (no display name), at most 254 characters, with a dotted domain.
+// parseEmail accepts a bare address (no display name) with a dotted domain and returns its canonical
+// form (package address): at most 254 bytes, no IP-literal domain, no control, zero-width or bidi
+// characters. Every later key and comparison uses the canonical form, so one mailbox is one sign-up.
 func parseEmail(raw string) (string, bool) {
-	e := strings.TrimSpace(raw)
-	if e == "" || len(e) > 254 || strings.ContainsAny(e, " <>\"\r\n") {
-		return "", false
-	}
-	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || a.Name != "" {
-		return "", false
-	}
-	at := strings.LastIndex(e, "@")
-	domain := e[at+1:]
-	if at < 1 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		return "", false
-	}
-	return workflows.NormalizeEmail(e), true
+	e, err := address.Canonical(raw)
+	return e, err == nil
 }
 
 func fieldErr(field, code, msg string) []flow.FieldError {

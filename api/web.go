@@ -3,10 +3,15 @@ package api
 // Shared infrastructure of the hosted HTML pages (applicant pages and reviewer console): browser
 // sessions in Redis behind a cookie, CSRF tokens, page rendering with a strict Content-Security-Policy,
 // per-flow branding and the embedded static assets.
+//
+// An anonymous page view (the sign-up start page, the console sign-in) writes nothing to Redis: its
+// form is protected by a signed double-submit cookie (formToken). A session is stored only when a form
+// is posted, and the number of new sessions is limited per client.
 
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -21,10 +26,12 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/signupflow/signupflow/flow"
@@ -52,6 +59,8 @@ type webSession struct {
 	ID   string            `json:"-"`    // random 256-bit, base64url; only in the cookie
 	CSRF string            `json:"csrf"` // random 256-bit, base64url
 	Data map[string]string `json:"data"` // e.g. "signupId", "token", "locale", "reviewer"
+	// stored: the session is in Redis (loaded or saved), not a fresh one made for this request.
+	stored bool
 }
 
 // randomToken is 256 random bits, base64url without padding.
@@ -95,7 +104,7 @@ func (s *server) loadWebSession(c *gin.Context) (*webSession, error) {
 		default:
 			ws := &webSession{}
 			if json.Unmarshal(raw, ws) == nil && ws.CSRF != "" {
-				ws.ID = ck.Value
+				ws.ID, ws.stored = ck.Value, true
 				if ws.Data == nil {
 					ws.Data = map[string]string{}
 				}
@@ -123,6 +132,7 @@ func (s *server) saveWebSession(c *gin.Context, ws *webSession) error {
 	if err := s.Redis.Set(c.Request.Context(), webSessionKey(ws.ID), raw, ttl).Err(); err != nil {
 		return fmt.Errorf("web session: %w", err)
 	}
+	ws.stored = true
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name: WebCookie, Value: ws.ID, Path: "/", MaxAge: int(ttl / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(),
@@ -138,12 +148,12 @@ func (s *server) renewWebSession(c *gin.Context, ws *webSession) error {
 	if err != nil {
 		return err
 	}
-	if ws.ID != "" {
+	if ws.stored {
 		if err := s.Redis.Del(c.Request.Context(), webSessionKey(ws.ID)).Err(); err != nil {
 			return fmt.Errorf("web session: %w", err)
 		}
 	}
-	ws.ID, ws.CSRF = fresh.ID, fresh.CSRF
+	ws.ID, ws.CSRF, ws.stored = fresh.ID, fresh.CSRF, false
 	return s.saveWebSession(c, ws)
 }
 
@@ -174,6 +184,137 @@ func (s *server) csrfOK(c *gin.Context, ws *webSession) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(ws.CSRF)) == 1
+}
+
+// CSRFCookie is the signed double-submit cookie of an anonymous form (no session yet): its value is
+// also the form's "csrf" field. One per form, told apart by its path (/signup, /console).
+const CSRFCookie = "signupflow_csrf"
+
+// Form token purposes; each is also the path of its cookie.
+const (
+	formSignup  = "signup"
+	formConsole = "console"
+)
+
+// anonymousFormTTL is how long an anonymous form can be posted after it was shown.
+const anonymousFormTTL = time.Hour
+
+// maxFormToken bounds a form token: it must fit in a cookie (browsers keep about 4 KiB).
+const maxFormToken = 3600
+
+// formClaims is what a form token vouches for. The start form's carries the application's
+// parameters, checked when the page was shown, so that they need no server-side state until a post.
+type formClaims struct {
+	Purpose     string `json:"p"`
+	Nonce       string `json:"n"`
+	IssuedAt    int64  `json:"t"`
+	ClientID    string `json:"c,omitempty"`
+	RedirectURI string `json:"r,omitempty"`
+	State       string `json:"s,omitempty"`
+	Locale      string `json:"l,omitempty"`
+}
+
+// formMAC is HMAC-SHA-256 of the encoded claims under a key derived from the server key (so a form
+// token is worth nothing for anything else the server key signs).
+func (s *server) formMAC(payload string) []byte {
+	k := hmac.New(sha256.New, s.Secret)
+	k.Write([]byte("signupflow web form token v1"))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte(payload))
+	return m.Sum(nil)
+}
+
+// issueFormToken signs fc (with a new nonce and the time) and sets it as the form's cookie: HttpOnly,
+// SameSite=Lax, Path=/<purpose>, Secure when publicURL is https. The token goes into the form.
+func (s *server) issueFormToken(c *gin.Context, fc formClaims) (string, error) {
+	nonce, err := randomToken()
+	if err != nil {
+		return "", err
+	}
+	fc.Nonce, fc.IssuedAt = nonce, time.Now().Unix()
+	raw, err := json.Marshal(fc)
+	if err != nil {
+		return "", err
+	}
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	token := payload + "." + base64.RawURLEncoding.EncodeToString(s.formMAC(payload))
+	if len(token) > maxFormToken {
+		return "", errors.New("form token too long for a cookie")
+	}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: CSRFCookie, Value: token, Path: "/" + fc.Purpose, MaxAge: int(anonymousFormTTL / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(),
+	})
+	return token, nil
+}
+
+// verifyFormToken checks a token's MAC, purpose and age and gives its claims.
+func (s *server) verifyFormToken(token, purpose string) (*formClaims, bool) {
+	payload, mac, ok := strings.Cut(token, ".")
+	if !ok || len(token) > maxFormToken {
+		return nil, false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(mac)
+	if err != nil || !hmac.Equal(got, s.formMAC(payload)) {
+		return nil, false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	fc := &formClaims{}
+	if err != nil || json.Unmarshal(raw, fc) != nil || fc.Purpose != purpose || fc.Nonce == "" {
+		return nil, false
+	}
+	age := time.Since(time.Unix(fc.IssuedAt, 0))
+	if age > anonymousFormTTL || age < -time.Minute {
+		return nil, false
+	}
+	return fc, true
+}
+
+// formToken is the double-submit check of an anonymous form: the form's "csrf" field must equal (in
+// constant time) a CSRFCookie the browser sent, and carry a valid MAC for the purpose. A cross-site
+// post carries no SameSite=Lax cookie, and a forged cookie has no valid MAC.
+func (s *server) formToken(c *gin.Context, purpose string) (*formClaims, bool) {
+	got := c.PostForm("csrf")
+	if got == "" {
+		return nil, false
+	}
+	match := false
+	for _, ck := range c.Request.Cookies() {
+		if ck.Name == CSRFCookie && subtle.ConstantTimeCompare([]byte(got), []byte(ck.Value)) == 1 {
+			match = true
+		}
+	}
+	if !match {
+		return nil, false
+	}
+	return s.verifyFormToken(got, purpose)
+}
+
+// clearFormToken removes the form's cookie once a session took over.
+func (s *server) clearFormToken(c *gin.Context, purpose string) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: CSRFCookie, Value: "", Path: "/" + purpose, MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secureCookies(),
+	})
+}
+
+// newWebSessionsPerMinute is how many sessions one client (clientKey) may open a minute, at least; a
+// higher server.startsPerMinutePerIP raises it (a network behind one address starting many sign-ups).
+const newWebSessionsPerMinute = 30
+
+// newSessionRefusal counts a new web session for the client: nil when allowed, else the problem (429
+// with Retry-After, or 503 when Redis is down: it fails closed like the start limits).
+func (s *server) newSessionRefusal(c *gin.Context) *Problem {
+	n := max(newWebSessionsPerMinute, s.Config.Server.StartsPerMinutePerIP)
+	res, err := s.limiter.Allow(c.Request.Context(), KeyPrefix+"rl:web-session:"+s.clientKey(c), redis_rate.PerMinute(n))
+	return s.limitProblem("web_session", res, err, "too many sessions opened from your address; try again later")
+}
+
+// setRetryAfter sets Retry-After for a page that shows a refusal with one.
+func setRetryAfter(c *gin.Context, p *Problem) {
+	if p.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
 }
 
 //go:embed templates/web/*.html

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
@@ -183,8 +184,10 @@ func (e *Env) Activities() (*activities.Activities, error) {
 	}
 	conns := connector.NewClient(e.Getenv)
 	conns.Tracer = e.tracer()
+	budgets := api.NewBudget(e.Redis, e.Config)
 	return &activities.Activities{
-		Codes:      &otp.Store{Redis: e.Redis, Key: e.Secret, Prefix: api.KeyPrefix},
+		Codes:      &otp.Store{Redis: e.Redis, Key: e.Secret, Prefix: api.KeyPrefix, Budget: budgets},
+		Budget:     budgets,
 		Directory:  &directory.Store{Redis: e.Redis, Prefix: api.KeyPrefix},
 		Mail:       sender,
 		Connectors: conns,
@@ -198,18 +201,24 @@ func (e *Env) Activities() (*activities.Activities, error) {
 	}, nil
 }
 
-// APIDeps are the dependencies of the API handler. Reviewer tokens are read here: an API process
-// refuses to start when a configured reviewer has no usable token.
+// APIDeps are the dependencies of the API handler. Reviewer and admin tokens are read here: an API
+// process refuses to start when a configured reviewer has no usable token, or when the admin token is
+// set but shorter than api.MinAdminTokenLength (unset closes the admin API).
 func (e *Env) APIDeps() (*api.Deps, error) {
 	reviewers, err := approval.NewDirectory(e.Config, e.Getenv, true)
 	if err != nil {
 		return nil, err
 	}
+	adminToken := e.Getenv(e.Config.Admin.TokenEnv)
+	if n := utf8.RuneCountInString(adminToken); n > 0 && n < api.MinAdminTokenLength {
+		return nil, fmt.Errorf("admin.tokenEnv: the admin token in %s is shorter than %d characters; set a random one (e.g. openssl rand -hex 32) or unset it to close the admin API",
+			e.Config.Admin.TokenEnv, api.MinAdminTokenLength)
+	}
 	e.Metrics.RegisterPending(func(ctx context.Context) (int64, error) {
 		return api.CountPendingApprovals(ctx, e.Temporal, e.Config.Temporal.Namespace)
 	}, 15*time.Second)
 	return &api.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
-		AdminToken: e.Getenv(e.Config.Admin.TokenEnv), Logger: e.Logger, Reviewers: reviewers,
+		AdminToken: adminToken, Logger: e.Logger, Reviewers: reviewers,
 		Links: approval.NewSigner(e.Secret), Nonces: &approval.Nonces{Redis: e.Redis, Prefix: api.KeyPrefix},
 		Metrics: e.Metrics, Tracer: e.tracer()}, nil
 }
@@ -246,7 +255,9 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		h := api.NewRouter(*deps)
 		g.Go(func() error { return api.Run(ctx, e.Config.Server.Listen, h, e.Logger) })
 	}
-	// The API serves /metrics itself; a separate port is for a worker run apart (or when asked for).
+	// With server.metricsListen set, /metrics is served on that port only (the API's router leaves it
+	// out of the public listener); without it the API serves /metrics itself and a worker run apart
+	// serves none.
 	if listen := e.Config.Server.MetricsListen; listen != "" && e.Metrics != nil {
 		e.Logger.Info("metrics listening", "addr", listen)
 		g.Go(func() error { return e.Metrics.Serve(ctx, listen) })

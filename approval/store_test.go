@@ -15,7 +15,7 @@ func TestNoncesSingleUse(t *testing.T) {
 	ctx := context.Background()
 	n := &Nonces{Redis: r.Client, Prefix: "test:"}
 	s := NewSigner(testSecret)
-	tok, err := s.New("signup-1", "alice", time.Now().Add(2*time.Hour))
+	tok, err := s.New(Target{SignupID: "signup-1", RunID: "run-1", Stage: "sponsor"}, "alice", time.Now().Add(2*time.Hour))
 	require.NoError(t, err)
 	l, err := s.Verify(tok, time.Now())
 	require.NoError(t, err)
@@ -40,7 +40,7 @@ func TestNoncesSingleUse(t *testing.T) {
 	require.True(t, ok, "usable again after Release")
 
 	// Another link of the same reviewer and sign-up is independent.
-	tok2, err := s.New("signup-1", "alice", time.Now().Add(2*time.Hour))
+	tok2, err := s.New(Target{SignupID: "signup-1", RunID: "run-1", Stage: "sponsor"}, "alice", time.Now().Add(2*time.Hour))
 	require.NoError(t, err)
 	l2, err := s.Verify(tok2, time.Now())
 	require.NoError(t, err)
@@ -53,7 +53,7 @@ func TestNoncesMinimumTTL(t *testing.T) {
 	r := testredis.Start(t)
 	ctx := context.Background()
 	n := &Nonces{Redis: r.Client, Prefix: "test:"}
-	l := &Link{SignupID: "s", ReviewerID: "r", Nonce: "n1", Expires: time.Now().Add(time.Second)}
+	l := &Link{Target: Target{SignupID: "s"}, ReviewerID: "r", Nonce: "n1", Expires: time.Now().Add(time.Second)}
 	ok, err := n.Use(ctx, l)
 	require.NoError(t, err)
 	require.True(t, ok)

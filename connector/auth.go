@@ -97,6 +97,9 @@ func (a Auth) Validate() error {
 		if err := validateURL(a.TokenURL); err != nil {
 			errs = append(errs, fmt.Errorf("tokenUrl %w", err))
 		}
+		for _, err := range urlCredentials(a.TokenURL) {
+			errs = append(errs, fmt.Errorf("tokenUrl %w", err))
+		}
 	}
 	for _, env := range []struct{ key, name string }{
 		{"passwordEnv", a.PasswordEnv}, {"tokenEnv", a.TokenEnv}, {"valueEnv", a.ValueEnv}, {"clientSecretEnv", a.ClientSecretEnv},

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // Step is the point of the sign-up at which a connector runs; it is sent as
@@ -77,6 +80,10 @@ func (e Endpoint) Validate() error {
 	}
 	if err := validateURL(e.URL); err != nil {
 		errs = append(errs, fmt.Errorf("url: %w", err))
+	} else {
+		for _, err := range urlCredentials(e.URL) {
+			errs = append(errs, fmt.Errorf("url: %w", err))
+		}
 	}
 	if err := ValidateTimeout(e.Timeout); err != nil {
 		errs = append(errs, err)
@@ -140,6 +147,66 @@ func validateURL(raw string) error {
 		return fmt.Errorf("has no host")
 	}
 	return nil
+}
+
+// secretWords are the query parameter name parts that say "this is a credential" (see
+// SecretQueryParam). code is the Azure Functions key, sig an Azure SAS signature.
+var secretWords = []string{"code", "key", "keys", "token", "tokens", "sig", "signature", "secret", "secrets",
+	"password", "passwd", "pwd", "credential", "credentials", "auth", "authorization"}
+
+// secretSuffixes are the parts that make a run-together name a credential: apikey, accesstoken,
+// clientsecret, subscriptionkey, dbpassword.
+var secretSuffixes = []string{"key", "token", "secret", "password", "passwd", "signature", "credential"}
+
+// SecretQueryParam reports whether a URL query parameter name looks like it carries a credential.
+// The name is lower-cased and split into words at every character that is not a letter or digit
+// (api_key, X-Amz-Signature, sas.sig); it is a secret name when any word is one of secretWords or ends
+// with one of secretSuffixes. So code, key, token, sig, secret, password, api_key, access_token,
+// apikey, accessToken, subscription-key and country_code are refused; names that only contain such
+// letters inside a word (postcode, countryCode, signup, keyword, tokenizer) are not.
+func SecretQueryParam(name string) bool {
+	words := strings.FieldsFunc(strings.ToLower(name), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for _, w := range words {
+		if slices.Contains(secretWords, w) {
+			return true
+		}
+		for _, suf := range secretSuffixes {
+			if strings.HasSuffix(w, suf) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// urlCredentials refuses credentials in a URL: the URL is copied into every sign-up's workflow input
+// (and so into Temporal history, exports and UIs), where a secret must never be. Errors name the
+// parameter, never its value, and say what to use instead.
+func urlCredentials(raw string) []error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil // validateURL reports it
+	}
+	var errs []error
+	if u.User != nil {
+		errs = append(errs, errors.New("must not carry user info (user:password@): secrets in a url reach every sign-up's workflow history; use auth (type basic with username and passwordEnv)"))
+	}
+	var names []string
+	// Split by hand: url.ParseQuery gives up on a ";" or a bad escape, and what it cannot read would
+	// go unchecked.
+	for _, part := range strings.FieldsFunc(u.RawQuery, func(r rune) bool { return r == '&' || r == ';' }) {
+		name, _, _ := strings.Cut(part, "=")
+		if un, err := url.QueryUnescape(name); err == nil {
+			name = un
+		}
+		if SecretQueryParam(name) && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		errs = append(errs, fmt.Errorf("query parameter %q looks like a secret: secrets in a url reach every sign-up's workflow history; use auth (e.g. type apiKey with header x-functions-key and valueEnv for an Azure Functions key)", name))
+	}
+	return errs
 }
 
 // redactURL drops the query and user info: Azure Functions carry their key in

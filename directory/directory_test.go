@@ -2,6 +2,9 @@ package directory
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -210,4 +213,85 @@ func TestKeyNamesHoldNoEmailAddress(t *testing.T) {
 			require.NotContains(t, lower, domain, k)
 		}
 	}
+}
+
+// The spellings of one mailbox are one account: the first creates it, the others find it and are refused.
+func TestSpellingsOfOneMailboxShareOneAccount(t *testing.T) {
+	st, srv := newStore(t)
+	ctx := context.Background()
+	got, created, err := st.Create(ctx, "run-1", account("acc-1", "Ann@Bücher.example"))
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, "ann@xn--bcher-kva.example", got.Email, "stored canonical")
+
+	spellings := []string{"ann@xn--bcher-kva.example", "ANN@XN--BCHER-KVA.EXAMPLE.", "ann@bu\u0308cher.example",
+		"\uff41\uff4e\uff4e@bücher.example", "ann@bücher.example"}
+	for i, email := range spellings {
+		found, err := st.FindByEmail(ctx, email)
+		require.NoError(t, err, email)
+		require.Equal(t, "acc-1", found.ID, email)
+		ok, err := st.Exists(ctx, email)
+		require.NoError(t, err)
+		require.True(t, ok, email)
+		_, _, err = st.Create(ctx, fmt.Sprintf("run-%d", i+2), account(fmt.Sprintf("acc-%d", i+2), email))
+		require.ErrorIs(t, err, ErrEmailTaken, email)
+	}
+	require.Equal(t, []string{"test:account:id:acc-1"}, accountKeys(t, srv))
+	ok, err := st.Exists(ctx, "ann+news@bücher.example")
+	require.NoError(t, err)
+	require.False(t, ok, "a plus-tag is another identity")
+}
+
+// legacyAccount stores an account the way the directory did before canonical addresses: indexed by the
+// SHA-256 of the typed address, lower-cased and trimmed.
+func legacyAccount(t *testing.T, srv *testredis.Server, id, typed string) {
+	t.Helper()
+	ctx := context.Background()
+	a := account(id, typed)
+	a.Email = strings.ToLower(strings.TrimSpace(typed))
+	body, err := json.Marshal(a)
+	require.NoError(t, err)
+	h := sha256.Sum256([]byte(a.Email))
+	require.NoError(t, srv.Client.Set(ctx, "test:account:id:"+id, body, 0).Err())
+	require.NoError(t, srv.Client.Set(ctx, "test:account:email:"+hex.EncodeToString(h[:]), id, 0).Err())
+}
+
+// Accounts made before canonical addresses keep working: found under every spelling, and they still
+// block a second account.
+func TestLegacyAccountsAreFoundAndBlockDuplicates(t *testing.T) {
+	st, srv := newStore(t)
+	ctx := context.Background()
+	legacyAccount(t, srv, "acc-old", " Ann@Bücher.example")             // unicode domain, NFC
+	legacyAccount(t, srv, "acc-nfd", "Jo\u0308rg@Ba\u0308cker.example") // all NFD
+	legacyAccount(t, srv, "acc-ascii", "Ada@Example.com")               // ASCII: the same key as now
+
+	for email, id := range map[string]string{
+		"ann@xn--bcher-kva.example": "acc-old", "ANN@bu\u0308cher.example.": "acc-old", "\uff41nn@Bücher.example": "acc-old",
+		"jörg@bäcker.example": "acc-nfd", "JÖRG@xn--bcker-gra.example": "acc-nfd",
+		"ada@example.com": "acc-ascii",
+	} {
+		found, err := st.FindByEmail(ctx, email)
+		require.NoError(t, err, email)
+		require.Equal(t, id, found.ID, email)
+		ok, err := st.Exists(ctx, email)
+		require.NoError(t, err)
+		require.True(t, ok, email)
+		_, _, err = st.Create(ctx, "run-"+email, account("acc-new", email))
+		require.ErrorIs(t, err, ErrEmailTaken, email)
+	}
+	_, err := st.Get(ctx, "acc-new")
+	require.ErrorIs(t, err, ErrNotFound, "no second account")
+
+	ok, err := st.Exists(ctx, "ann@bucher.example")
+	require.NoError(t, err)
+	require.False(t, ok, "another domain is another mailbox")
+	_, created, err := st.Create(ctx, "run-other", account("acc-other", "bob@bücher.example"))
+	require.NoError(t, err)
+	require.True(t, created)
+}
+
+func TestLegacyForms(t *testing.T) {
+	require.ElementsMatch(t, []string{"ann@bücher.example", "ann@bu\u0308cher.example"}, legacyForms("ann@xn--bcher-kva.example"))
+	require.ElementsMatch(t, []string{"jo\u0308rg@example.com"}, legacyForms("jörg@example.com"))
+	require.Empty(t, legacyForms("ada@example.com"), "ASCII addresses had the canonical key already")
 }

@@ -5,6 +5,8 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+
+	"github.com/signupflow/signupflow/address"
 )
 
 // Approval modes.
@@ -83,10 +85,14 @@ type ApprovalMessages struct {
 	Approved string `yaml:"approved" json:"approved,omitempty"`
 }
 
-// Matches says whether the rule lists the domain (already lower-cased).
+// Matches says whether the rule lists the domain. Both are compared in the canonical IDNA ASCII form
+// (address.CanonicalDomain), so a rule written bücher.example matches xn--bcher-kva.example and the
+// other way round. Rules are canonical from the load already; they are converted again here for
+// snapshots taken before that. It is a pure function, safe in workflow code.
 func (r DomainRule) Matches(domain string) bool {
+	domain = ruleDomainOrLower(domain)
 	for _, d := range r.EmailDomains {
-		d = strings.ToLower(strings.TrimSpace(d))
+		d = ruleDomainOrLower(d)
 		if suffix, ok := strings.CutPrefix(d, "*."); ok {
 			if strings.HasSuffix(domain, "."+suffix) {
 				return true
@@ -96,6 +102,34 @@ func (r DomainRule) Matches(domain string) bool {
 		}
 	}
 	return false
+}
+
+// canonicalRuleDomain is a rule entry (example.com or *.example.com, either in Unicode or in ASCII) in
+// canonical form; ok is false for an entry that is not a domain (or is an IP address).
+func canonicalRuleDomain(d string) (string, bool) {
+	wild, rest := "", strings.TrimSpace(d)
+	if r, ok := strings.CutPrefix(rest, "*."); ok {
+		wild, rest = "*.", r
+	}
+	c, err := address.CanonicalDomain(rest)
+	return wild + c, err == nil
+}
+
+func ruleDomainOrLower(d string) string {
+	if c, ok := canonicalRuleDomain(d); ok {
+		return c
+	}
+	return strings.ToLower(strings.TrimSpace(d))
+}
+
+// normalize puts the entries in canonical form at load, so that a sign-up's snapshot holds the form it is
+// compared in; an entry that is not a domain stays as written, for Validate to name.
+func (r *DomainRule) normalize() {
+	for i, d := range r.EmailDomains {
+		if c, ok := canonicalRuleDomain(d); ok {
+			r.EmailDomains[i] = c
+		}
+	}
 }
 
 // AutoDecision is what the policy decides without a human.
@@ -150,6 +184,8 @@ func (m ApprovalMessages) Message(kind string) string {
 }
 
 func (a *Approval) applyDefaults() {
+	a.AutoApprove.normalize()
+	a.AutoDeny.normalize()
 	setDefault(&a.Mode, ApprovalNone)
 	if a.Mode == ApprovalNone {
 		return
@@ -245,7 +281,7 @@ func validateApproval(p *problems, key string, a Approval, groups map[string]int
 	}
 	for name, rule := range map[string]DomainRule{"autoApprove": a.AutoApprove, "autoDeny": a.AutoDeny} {
 		for j, d := range rule.EmailDomains {
-			if !domainPattern.MatchString(strings.ToLower(d)) {
+			if _, ok := canonicalRuleDomain(d); !ok {
 				p.add(fmt.Sprintf("%s.%s.emailDomains[%d]", key, name, j), "%q is not a domain (example.com or *.example.com)", d)
 			}
 		}

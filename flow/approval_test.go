@@ -106,3 +106,45 @@ func TestApprovalRefusals(t *testing.T) {
 		})
 	}
 }
+
+// Domain rules compare in IDNA ASCII form: a rule written in Unicode matches the punycode domain of a
+// canonical address, and the other way round; rules are stored canonical from the load on.
+func TestDomainRulesMatchUnicodeAndPunycode(t *testing.T) {
+	raw := strings.Replace(approvalYAML, "[partner-company.com]", `["Bücher.example", "*.xn--caf-dma.example"]`, 1)
+	raw = strings.Replace(raw, `[competitor.example, "*.spam.test"]`, `["xn--mller-kva.example", "Straße.example."]`, 1)
+	cfg, err := Parse([]byte(raw), noEnv)
+	require.NoError(t, err)
+	a := cfg.UserFlow("f").Approval
+	require.Equal(t, []string{"xn--bcher-kva.example", "*.xn--caf-dma.example"}, a.AutoApprove.EmailDomains, "canonical at load")
+	require.Equal(t, []string{"xn--mller-kva.example", "xn--strae-oqa.example"}, a.AutoDeny.EmailDomains)
+
+	for domain, want := range map[string]AutoDecision{
+		"xn--bcher-kva.example":      AutoApprove,
+		"bücher.example":             AutoApprove,
+		"shop.xn--caf-dma.example":   AutoApprove,
+		"shop.café.example":          AutoApprove,
+		"xn--caf-dma.example":        AutoManual, // "*." is subdomains only
+		"xn--mller-kva.example":      AutoDeny,
+		"müller.example":             AutoDeny,
+		"xn--strae-oqa.example":      AutoDeny,
+		"bucher.example":             AutoManual,
+		"xn--bcher-kva.example.evil": AutoManual,
+	} {
+		require.Equal(t, want, a.Evaluate(domain), domain)
+	}
+
+	// A snapshot taken before rules were canonical at load still matches both ways.
+	old := DomainRule{EmailDomains: []string{"Bücher.example"}}
+	require.True(t, old.Matches("xn--bcher-kva.example"))
+	require.True(t, DomainRule{EmailDomains: []string{"xn--bcher-kva.example"}}.Matches("bücher.example"))
+}
+
+func TestDomainRuleRefusals(t *testing.T) {
+	for _, bad := range []string{"1.2.3.4", "[1.2.3.4]", "bü cher.example", "ex\u200bample.com", "localhost", "*.com", "ex_ample.com"} {
+		raw := strings.Replace(approvalYAML, "[partner-company.com]", `["`+bad+`"]`, 1)
+		_, err := Parse([]byte(raw), noEnv)
+		require.Error(t, err, bad)
+		require.Contains(t, err.Error(), "autoApprove.emailDomains[0]: ", bad)
+		require.Contains(t, err.Error(), "is not a domain", bad)
+	}
+}

@@ -27,6 +27,7 @@ type Config struct {
 	Email           Email           `yaml:"email"`
 	Admin           Admin           `yaml:"admin"`
 	Tracing         Tracing         `yaml:"tracing"`
+	Security        Security        `yaml:"security"`
 	ExtensionsAppID string          `yaml:"extensionsAppId"`
 	Applications    []Application   `yaml:"applications"`
 	Connectors      []Connector     `yaml:"connectors"`
@@ -48,6 +49,14 @@ type Server struct {
 	// MetricsListen, when set (e.g. ":9464"), serves Prometheus /metrics on its own port. The API
 	// serves /metrics on Listen anyway; this is for a worker run apart. Empty: off.
 	MetricsListen string `yaml:"metricsListen"`
+	// TrustedProxies are the CIDRs of the reverse proxies and load balancers in front of the API. Only
+	// a peer in one of them may name the client in X-Forwarded-For or Forwarded; the client is then the
+	// rightmost hop that is not a trusted proxy. Empty (the default): the peer is the client. Env
+	// SIGNUPFLOW_TRUSTED_PROXIES (comma-separated) replaces the list.
+	TrustedProxies []string `yaml:"trustedProxies"`
+	// IPv6PrefixLength is the network an IPv6 client is keyed by in per-client limits (default 64:
+	// one subscriber usually holds a whole /64), 1..128.
+	IPv6PrefixLength int `yaml:"ipv6PrefixLength"`
 }
 
 // Tracing turns OpenTelemetry tracing on. It is off unless OTLPEndpoint (or the standard
@@ -162,7 +171,11 @@ type FlowConnectors struct {
 
 // Limits are per-flow abuse limits. Zero means unlimited.
 type Limits struct {
+	// SignupsPerDomainPerDay counts sign-ups of one e-mail domain that verified their address.
 	SignupsPerDomainPerDay int `yaml:"signupsPerDomainPerDay"`
+	// StartsPerDomainPerDay counts every start (verified or not) of one domain; by default 20 times
+	// SignupsPerDomainPerDay and at least 1000 when that is set, else unlimited.
+	StartsPerDomainPerDay int `yaml:"startsPerDomainPerDay"`
 }
 
 // Defaults and bounds that the contract fixes.
@@ -289,6 +302,9 @@ func (c *Config) applyDefaults() {
 	if c.Server.StartsPerMinutePerIP == 0 {
 		c.Server.StartsPerMinutePerIP = 30
 	}
+	if c.Server.IPv6PrefixLength == 0 {
+		c.Server.IPv6PrefixLength = 64
+	}
 	setDefault(&c.Temporal.Address, "localhost:7233")
 	setDefault(&c.Temporal.Namespace, "default")
 	setDefault(&c.Temporal.TaskQueue, "signupflow")
@@ -296,6 +312,7 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Email.SMTP, "log")
 	setDefault(&c.Email.From, "Sign-up <no-reply@localhost>")
 	setDefault(&c.Admin.TokenEnv, "SIGNUPFLOW_ADMIN_TOKEN")
+	c.Security.applyDefaults()
 	for i := range c.Connectors {
 		k := &c.Connectors[i]
 		if k.Timeout == 0 {
@@ -316,6 +333,7 @@ func (c *Config) applyDefaults() {
 			f.IdentityProviders = []string{IdentityEmailOTP}
 		}
 		f.Approval.applyDefaults()
+		f.Limits.applyDefaults()
 		if f.StepTimeout == 0 {
 			f.StepTimeout = Duration(DefaultStepTimeout)
 		}
@@ -340,6 +358,14 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	for _, o := range overrides {
 		if v := strings.TrimSpace(getenv(o.env)); v != "" {
 			*o.dst = v
+		}
+	}
+	if v := strings.TrimSpace(getenv("SIGNUPFLOW_TRUSTED_PROXIES")); v != "" {
+		c.Server.TrustedProxies = nil
+		for _, cidr := range strings.Split(v, ",") {
+			if cidr = strings.TrimSpace(cidr); cidr != "" {
+				c.Server.TrustedProxies = append(c.Server.TrustedProxies, cidr)
+			}
 		}
 	}
 }

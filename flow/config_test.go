@@ -341,6 +341,33 @@ func TestLoad(t *testing.T) {
 	require.Contains(t, err.Error(), missing)
 }
 
+// A secret in a connector url would be copied into every sign-up's workflow input: loading such a
+// file fails, naming the file, the key and the parameter (never the value), with a hint to use auth.
+func TestLoadRefusesCredentialsInConnectorURL(t *testing.T) {
+	dir := t.TempDir()
+	for name, tt := range map[string]struct{ url, want string }{
+		"azure function key": {"https://fn.azurewebsites.net/api/validate?code=s3cr3t-value", `connectors[0].url: query parameter "code" looks like a secret`},
+		"api_key":            {"https://crm.example/hook?region=eu&api_key=s3cr3t-value", `connectors[0].url: query parameter "api_key" looks like a secret`},
+		"user info":          {"https://apiconnector:s3cr3t-value@crm.example/hook", "connectors[0].url: must not carry user info"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yaml")
+			yml := strings.Replace(minimalYAML, `"https://connector.example/api"`, `"`+tt.url+`"`, 1)
+			require.NoError(t, os.WriteFile(path, []byte(yml), 0o600))
+			_, err := Load(path, noEnv)
+			require.Error(t, err)
+			require.True(t, strings.HasPrefix(err.Error(), path+": "), err.Error())
+			require.Contains(t, err.Error(), tt.want)
+			require.Contains(t, err.Error(), "use auth")
+			require.NotContains(t, err.Error(), "s3cr3t-value")
+		})
+	}
+	// A query without secrets stays fine.
+	yml := strings.Replace(minimalYAML, `"https://connector.example/api"`, `"https://connector.example/api?api-version=2024-01-01&postcode=1"`, 1)
+	_, err := Parse([]byte(yml), noEnv)
+	require.NoError(t, err)
+}
+
 func TestLoadUsesGetenv(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(minimalYAML), 0o600))

@@ -24,6 +24,12 @@ type Snapshot struct {
 	PostAttributeCollection []ConnectorRef `json:"postAttributeCollection,omitempty"`
 	Approval                Approval       `json:"approval"`
 	StepTimeout             time.Duration  `json:"stepTimeout"`
+	// SignupsPerDomainPerDay is the flow's limit of verified sign-ups per e-mail domain a day (0: none),
+	// counted when the sign-up's address is verified.
+	SignupsPerDomainPerDay int `json:"signupsPerDomainPerDay,omitempty"`
+	// SessionsPerSignup bounds the applicant sessions of the sign-up (0 in sign-ups started before it
+	// existed: one session, the behaviour of that time).
+	SessionsPerSignup int `json:"sessionsPerSignup,omitempty"`
 }
 
 // ConnectorRef is one connector call in a step's chain. Endpoint.ID and Endpoint.Timeout apply to
@@ -52,6 +58,9 @@ func (c *Config) Snapshot(app *Application) (*Snapshot, error) {
 		Attributes:      append([]Attribute(nil), f.Attributes...),
 		Approval:        f.Approval,
 		StepTimeout:     time.Duration(f.StepTimeout),
+
+		SignupsPerDomainPerDay: f.Limits.SignupsPerDomainPerDay,
+		SessionsPerSignup:      c.Security.SessionsPerSignup,
 	}
 	var err error
 	if s.PostFederationSignup, err = c.refs(f.Connectors.PostFederationSignup); err != nil {

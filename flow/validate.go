@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signupflow/signupflow/clientip"
 	"github.com/signupflow/signupflow/connector"
 )
 
@@ -25,7 +26,6 @@ var (
 	appIDPattern = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
 	// envNamePattern is a portable environment variable name.
 	envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	domainPattern  = regexp.MustCompile(`^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
 
 // addEach adds every line of err (an errors.Join of messages that start with their key) under prefix.
@@ -52,6 +52,7 @@ func isHTTPURL(raw string) bool {
 func (c *Config) Validate() error {
 	var p problems
 	c.validateServer(&p)
+	c.Security.validate(&p)
 	if c.ExtensionsAppID != "" && !appIDPattern.MatchString(c.ExtensionsAppID) {
 		p.add("extensionsAppId", "%q may hold only letters, digits and dashes", c.ExtensionsAppID)
 	}
@@ -71,6 +72,14 @@ func (c *Config) validateServer(p *problems) {
 	}
 	if c.Server.StartsPerMinutePerIP < 0 {
 		p.add("server.startsPerMinutePerIP", "must not be negative")
+	}
+	for i, cidr := range c.Server.TrustedProxies {
+		if _, err := clientip.ParseCIDR(cidr); err != nil {
+			p.add(fmt.Sprintf("server.trustedProxies[%d]", i), "%v", err)
+		}
+	}
+	if n := c.Server.IPv6PrefixLength; n < 1 || n > 128 {
+		p.add("server.ipv6PrefixLength", "%d is out of range (1 to 128)", n)
 	}
 	if c.Temporal.TaskQueue == "" {
 		p.add("temporal.taskQueue", "must not be empty")
@@ -154,9 +163,7 @@ func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool, groups
 			}
 		}
 		validateApproval(p, key+".approval", f.Approval, groups)
-		if f.Limits.SignupsPerDomainPerDay < 0 {
-			p.add(key+".limits.signupsPerDomainPerDay", "must not be negative")
-		}
+		f.Limits.validate(p, key+".limits")
 		if t := time.Duration(f.StepTimeout); t < time.Minute {
 			p.add(key+".stepTimeout", "%s is shorter than the minimum of 1m", t)
 		}

@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	adminToken = "admin-token-for-tests"
+	adminToken = "admin-token-for-integration-tests"
 	connPass   = "connector-password"
 	aliceToken = "alice-reviewer-token-0001"
 	bobToken   = "bob-reviewer-token-000002"
@@ -54,6 +54,9 @@ const (
 // baseConfig is the flow every test starts from; CONNECTOR is replaced by the test connector's URL.
 const baseConfig = `
 server: {publicURL: "http://localhost:8080", startsPerMinutePerIP: 100}
+# Tests start one address several times in a few seconds; the defaults (30s, 5 an hour) are tested in
+# security_budget_test.go.
+security: {codeInterval: 1s, codesPerHour: 1000}
 extensionsAppId: "b2c-extensions-app"
 applications:
   - {clientId: partner-portal, name: "Woodgrove Partner Portal", userFlow: partner-signup, redirectUris: ["http://localhost:3000/callback"], signInUrl: "https://partners.woodgrove.test/signin"}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/signupflow/signupflow/budget"
 )
 
 // Limits of a code.
@@ -35,6 +37,7 @@ const (
 	Wrong   Outcome = "wrong"
 	Dead    Outcome = "dead"    // too many wrong attempts: ask for a new code
 	Expired Outcome = "expired" // no live code (expired, used, or never sent)
+	Locked  Outcome = "locked"  // the address's wrong-code budget is spent: not even checked
 )
 
 // Store keeps codes in Redis under prefix+"otp:"+signupID.
@@ -42,6 +45,8 @@ type Store struct {
 	Redis  redis.UniversalClient
 	Key    []byte
 	Prefix string
+	// Budget holds the per-address failure budget that every verification spends from.
+	Budget *budget.Store
 }
 
 // NewCode returns a fresh 6-digit code.
@@ -65,70 +70,153 @@ func HashCode(key []byte, signupID, code string) string {
 
 func (s *Store) key(signupID string) string { return s.Prefix + "otp:" + signupID }
 
-// Issue creates and stores a new code for a sign-up, replacing any earlier one (and its attempts).
+// MaxLiveCodes is how many codes of one sign-up are valid at once: a code mailed a moment ago stays
+// valid when a stranger's start mails a newer one, so nobody can make the owner's code useless.
+const MaxLiveCodes = 3
+
+// issueScript adds a code (field "c:"+hash = issue time in ms), resets the attempts, drops expired codes
+// and all but the newest MaxLiveCodes, and sets the key's TTL to a full CodeTTL.
+// KEYS: code key. ARGV: code hash, now ms, TTL ms, max live codes.
+var issueScript = redis.NewScript(`
+redis.call('HDEL', KEYS[1], 'h')
+redis.call('HSET', KEYS[1], 'c:' .. ARGV[1], ARGV[2], 'a', 0)
+local now, ttl, max = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local all = redis.call('HGETALL', KEYS[1])
+local live = {}
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 2) == 'c:' then
+    local t = tonumber(all[i + 1])
+    if now - t >= ttl then redis.call('HDEL', KEYS[1], all[i]) else table.insert(live, {all[i], t}) end
+  end
+end
+table.sort(live, function(x, y) return x[2] > y[2] end)
+for i = max + 1, #live do redis.call('HDEL', KEYS[1], live[i][1]) end
+redis.call('PEXPIRE', KEYS[1], ttl)
+return #live
+`)
+
+// Issue creates and stores a new code for a sign-up. Codes issued before it stay valid until they
+// expire (at most MaxLiveCodes at once); the attempt counter starts again.
 func (s *Store) Issue(ctx context.Context, signupID string) (string, error) {
 	code, err := NewCode()
 	if err != nil {
 		return "", err
 	}
-	k := s.key(signupID)
-	_, err = s.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Del(ctx, k)
-		p.HSet(ctx, k, "h", HashCode(s.Key, signupID, code), "a", 0)
-		p.Expire(ctx, k, CodeTTL)
-		return nil
-	})
+	err = issueScript.Run(ctx, s.Redis, []string{s.key(signupID)},
+		HashCode(s.Key, signupID, code), time.Now().UnixMilli(), CodeTTL.Milliseconds(), MaxLiveCodes).Err()
 	if err != nil {
 		return "", fmt.Errorf("otp: store: %w", err)
 	}
 	return code, nil
 }
 
-// verifyScript reserves an attempt atomically before comparing, so that concurrent guesses cannot
-// exceed MaxAttempts. It returns {stored hash, attempts used} or {} when there is no live code.
+// verifyScript checks the address's failure budget first (past it: {"locked", retry-after ms}, the
+// right code included), then reserves an attempt of the code and a unit of the budget atomically, so
+// that concurrent guesses can exceed neither. It answers {"expired"} when no live code exists,
+// {"dead"} past MaxAttempts, else {"check", attempts used, live code hashes...}.
+// KEYS: code key, failures this hour, failures today. ARGV: per hour, per day, max attempts, now ms, TTL ms.
 var verifyScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local h = tonumber(redis.call('GET', KEYS[2]) or '0')
+local d = tonumber(redis.call('GET', KEYS[3]) or '0')
+local wait = -1
+if h >= tonumber(ARGV[1]) then wait = redis.call('PTTL', KEYS[2]) end
+if d >= tonumber(ARGV[2]) then wait = math.max(wait, redis.call('PTTL', KEYS[3])) end
+if wait ~= -1 then return {'locked', wait} end
+local all = redis.call('HGETALL', KEYS[1])
+local codes = {}
+for i = 1, #all, 2 do
+  local f = all[i]
+  if string.sub(f, 1, 2) == 'c:' then
+    if tonumber(ARGV[4]) - tonumber(all[i + 1]) < tonumber(ARGV[5]) then table.insert(codes, string.sub(f, 3)) end
+  elseif f == 'h' then
+    table.insert(codes, all[i + 1])
+  end
+end
+if #codes == 0 then return {'expired'} end
 local a = redis.call('HINCRBY', KEYS[1], 'a', 1)
-return {redis.call('HGET', KEYS[1], 'h'), a}
+if a > tonumber(ARGV[3]) then return {'dead'} end
+if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], 3600000) end
+if redis.call('INCR', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], 86400000) end
+local out = {'check', a}
+for _, c in ipairs(codes) do table.insert(out, c) end
+return out
 `)
 
-// consumeScript deletes the code only if it is still the one just compared, so that of concurrent
-// right guesses exactly one wins and a code issued meanwhile survives. It returns 1 if it deleted.
+// consumeScript deletes the sign-up's codes if the code just compared is still live, so that of
+// concurrent right guesses exactly one wins, and gives the budget back its unit (a right code is not a
+// failure). It returns 1 if it consumed.
+// KEYS: code key, failures this hour, failures today. ARGV: code hash.
 var consumeScript = redis.NewScript(`
-if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-return redis.call('DEL', KEYS[1])
+if redis.call('HEXISTS', KEYS[1], 'c:' .. ARGV[1]) == 0 and redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 2, 3 do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 1
 `)
 
-// Verify checks a code hash. A right code is consumed: it cannot be used twice.
-func (s *Store) Verify(ctx context.Context, signupID, codeHash string) (Outcome, int, error) {
-	k := s.key(signupID)
-	res, err := verifyScript.Run(ctx, s.Redis, []string{k}).Slice()
+// Result is the answer of Verify.
+type Result struct {
+	Outcome Outcome
+	// AttemptsLeft is the attempts left on the sign-up's codes after a Wrong one.
+	AttemptsLeft int
+	// RetryAfter is when the address may try again after Locked.
+	RetryAfter time.Duration
+}
+
+// Verify checks a code hash typed for a sign-up of the address email (canonical). A right code is
+// consumed (with every other live code of the sign-up): it cannot be used twice. Wrong codes spend the
+// address's failure budget (Budget); past it every verification of the address is Locked.
+func (s *Store) Verify(ctx context.Context, signupID, email, codeHash string) (Result, error) {
+	keys, perHour, perDay := s.budgetKeys(email)
+	keys = append([]string{s.key(signupID)}, keys...)
+	res, err := verifyScript.Run(ctx, s.Redis, keys, perHour, perDay, MaxAttempts,
+		time.Now().UnixMilli(), CodeTTL.Milliseconds()).Slice()
 	if err != nil {
-		return "", 0, fmt.Errorf("otp: verify: %w", err)
+		return Result{}, fmt.Errorf("otp: verify: %w", err)
 	}
-	if len(res) != 2 {
-		return Expired, 0, nil
+	kind, _ := res[0].(string)
+	switch kind {
+	case "locked":
+		ms, _ := res[1].(int64)
+		return Result{Outcome: Locked, RetryAfter: max(time.Duration(ms)*time.Millisecond, time.Second)}, nil
+	case "dead":
+		return Result{Outcome: Dead}, nil
+	case "check":
+	default:
+		return Result{Outcome: Expired}, nil
 	}
-	stored, _ := res[0].(string)
 	used, _ := res[1].(int64)
-	if used > MaxAttempts {
-		return Dead, 0, nil
-	}
-	if subtle.ConstantTimeCompare([]byte(stored), []byte(codeHash)) == 1 {
-		n, err := consumeScript.Run(ctx, s.Redis, []string{k}, stored).Int()
+	for _, v := range res[2:] {
+		stored, _ := v.(string)
+		if subtle.ConstantTimeCompare([]byte(stored), []byte(codeHash)) != 1 {
+			continue
+		}
+		n, err := consumeScript.Run(ctx, s.Redis, keys, stored).Int()
 		if err != nil {
-			return "", 0, fmt.Errorf("otp: consume: %w", err)
+			return Result{}, fmt.Errorf("otp: consume: %w", err)
 		}
-		if n == 0 { // a concurrent Verify consumed it first, or a new code replaced it
-			return Expired, 0, nil
+		if n == 0 { // a concurrent Verify consumed it first
+			return Result{Outcome: Expired}, nil
 		}
-		return OK, 0, nil
+		return Result{Outcome: OK}, nil
 	}
 	left := MaxAttempts - int(used)
 	if left <= 0 {
-		return Dead, 0, nil
+		return Result{Outcome: Dead}, nil
 	}
-	return Wrong, left, nil
+	return Result{Outcome: Wrong, AttemptsLeft: left}, nil
+}
+
+// budgetKeys are the failure-budget keys and limits of an address. Without a Budget (tests of this
+// package only) the keys are per sign-up-less dummies with no practical limit.
+func (s *Store) budgetKeys(email string) ([]string, int, int) {
+	if s.Budget == nil {
+		return []string{s.Prefix + "budget:none:h", s.Prefix + "budget:none:d"}, 1 << 30, 1 << 30
+	}
+	h, d := s.Budget.FailureKeys(email)
+	l := s.Budget.Limits.WithDefaults()
+	return []string{h, d}, l.CodeFailuresPerHour, l.CodeFailuresPerDay
 }
 
 // NewToken returns an unguessable session token (256 bits, URL-safe).

@@ -2,6 +2,7 @@ package otp
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/internal/testredis"
 )
 
@@ -19,6 +21,12 @@ func newStore(t *testing.T) (*Store, *testredis.Server) {
 	t.Helper()
 	s := testredis.Start(t)
 	return &Store{Redis: s.Client, Key: testKey, Prefix: "test:"}, s
+}
+
+// verify is Verify for the address ann@example.com, as (outcome, attempts left, error).
+func verify(ctx context.Context, st *Store, signupID, hash string) (Outcome, int, error) {
+	r, err := st.Verify(ctx, signupID, "ann@example.com", hash)
+	return r.Outcome, r.AttemptsLeft, err
 }
 
 // wrongCode returns a code that is not code.
@@ -61,13 +69,13 @@ func TestIssueVerifyRightCodeOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Regexp(t, `^[0-9]{6}$`, code)
 
-	out, left, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	out, left, err := verify(ctx, st, "s1", HashCode(testKey, "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, OK, out)
 	require.Equal(t, 0, left)
 
 	// Consumed: the same code again finds no live code.
-	out, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	out, _, err = verify(ctx, st, "s1", HashCode(testKey, "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, Expired, out)
 }
@@ -78,19 +86,19 @@ func TestVerifyIsPerSignup(t *testing.T) {
 	code, err := st.Issue(ctx, "s1")
 	require.NoError(t, err)
 
-	out, _, err := st.Verify(ctx, "never-issued", HashCode(testKey, "never-issued", code))
+	out, _, err := verify(ctx, st, "never-issued", HashCode(testKey, "never-issued", code))
 	require.NoError(t, err)
 	require.Equal(t, Expired, out)
 
 	// A hash made for another sign-up (or with another key) does not open this one.
-	out, left, err := st.Verify(ctx, "s1", HashCode(testKey, "s2", code))
+	out, left, err := verify(ctx, st, "s1", HashCode(testKey, "s2", code))
 	require.NoError(t, err)
 	require.Equal(t, Wrong, out)
 	require.Equal(t, 4, left)
-	out, _, err = st.Verify(ctx, "s1", HashCode([]byte("other"), "s1", code))
+	out, _, err = verify(ctx, st, "s1", HashCode([]byte("other"), "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, Wrong, out)
-	out, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	out, _, err = verify(ctx, st, "s1", HashCode(testKey, "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, OK, out)
 }
@@ -103,18 +111,18 @@ func TestWrongCodesThenDead(t *testing.T) {
 	bad := HashCode(testKey, "s1", wrongCode(code))
 
 	for _, want := range []int{4, 3, 2, 1} {
-		out, left, err := st.Verify(ctx, "s1", bad)
+		out, left, err := verify(ctx, st, "s1", bad)
 		require.NoError(t, err)
 		require.Equal(t, Wrong, out)
 		require.Equal(t, want, left)
 	}
-	out, left, err := st.Verify(ctx, "s1", bad)
+	out, left, err := verify(ctx, st, "s1", bad)
 	require.NoError(t, err)
 	require.Equal(t, Dead, out, "the 5th wrong code kills it")
 	require.Equal(t, 0, left)
 
 	// Dead stays dead, even for the right code.
-	out, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	out, _, err = verify(ctx, st, "s1", HashCode(testKey, "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, Dead, out)
 }
@@ -126,11 +134,11 @@ func TestRightCodeOnLastAttempt(t *testing.T) {
 	require.NoError(t, err)
 	bad := HashCode(testKey, "s1", wrongCode(code))
 	for i := 0; i < MaxAttempts-1; i++ {
-		out, _, err := st.Verify(ctx, "s1", bad)
+		out, _, err := verify(ctx, st, "s1", bad)
 		require.NoError(t, err)
 		require.Equal(t, Wrong, out)
 	}
-	out, _, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	out, _, err := verify(ctx, st, "s1", HashCode(testKey, "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, OK, out, "the 5th attempt is still an attempt")
 }
@@ -148,7 +156,7 @@ func TestIssueSetsTTL(t *testing.T) {
 	require.Equal(t, 10*time.Minute, CodeTTL)
 
 	// A wrong attempt keeps the deadline (it does not make the key live forever).
-	_, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", wrongCode(code)))
+	_, _, err = verify(ctx, st, "s1", HashCode(testKey, "s1", wrongCode(code)))
 	require.NoError(t, err)
 	ttl, err = srv.Client.TTL(ctx, "test:otp:s1").Result()
 	require.NoError(t, err)
@@ -158,22 +166,22 @@ func TestIssueSetsTTL(t *testing.T) {
 	// Once the TTL runs out, the right code is expired.
 	require.NoError(t, srv.Client.PExpire(ctx, "test:otp:s1", time.Millisecond).Err())
 	time.Sleep(20 * time.Millisecond)
-	out, _, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	out, _, err := verify(ctx, st, "s1", HashCode(testKey, "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, Expired, out)
 }
 
-func TestIssueReplacesCodeAndAttempts(t *testing.T) {
+func TestIssueResetsAttempts(t *testing.T) {
 	st, _ := newStore(t)
 	ctx := context.Background()
 	old, err := st.Issue(ctx, "s1")
 	require.NoError(t, err)
 	bad := HashCode(testKey, "s1", wrongCode(old))
 	for i := 0; i < MaxAttempts; i++ {
-		_, _, err := st.Verify(ctx, "s1", bad)
+		_, _, err := verify(ctx, st, "s1", bad)
 		require.NoError(t, err)
 	}
-	out, _, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", old))
+	out, _, err := verify(ctx, st, "s1", HashCode(testKey, "s1", old))
 	require.NoError(t, err)
 	require.Equal(t, Dead, out)
 
@@ -182,14 +190,17 @@ func TestIssueReplacesCodeAndAttempts(t *testing.T) {
 		code, err = st.Issue(ctx, "s1")
 		require.NoError(t, err)
 	}
-	out, left, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", old))
+	out, left, err := verify(ctx, st, "s1", bad)
 	require.NoError(t, err)
-	require.Equal(t, Wrong, out, "the old code no longer works")
+	require.Equal(t, Wrong, out)
 	require.Equal(t, 4, left, "attempts were reset")
 
-	out, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	out, _, err = verify(ctx, st, "s1", HashCode(testKey, "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, OK, out)
+	out, _, err = verify(ctx, st, "s1", HashCode(testKey, "s1", old))
+	require.NoError(t, err)
+	require.Equal(t, Expired, out, "a right code consumes every live code of the sign-up")
 }
 
 func verifyConcurrently(t *testing.T, st *Store, signupID, hash string, n int) map[Outcome]int {
@@ -203,7 +214,7 @@ func verifyConcurrently(t *testing.T, st *Store, signupID, hash string, n int) m
 		go func() {
 			defer wg.Done()
 			<-start
-			out, _, err := st.Verify(context.Background(), signupID, hash)
+			out, _, err := verify(context.Background(), st, signupID, hash)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -229,7 +240,7 @@ func TestConcurrentWrongCodesStayWithinMaxAttempts(t *testing.T) {
 	// Exactly: attempts 1-4 are Wrong, the 5th and every later one is Dead.
 	require.Equal(t, map[Outcome]int{Wrong: MaxAttempts - 1, Dead: 20 - (MaxAttempts - 1)}, counts)
 
-	out, _, err := st.Verify(ctx, "s1", HashCode(testKey, "s1", code))
+	out, _, err := verify(ctx, st, "s1", HashCode(testKey, "s1", code))
 	require.NoError(t, err)
 	require.Equal(t, Dead, out)
 }
@@ -257,14 +268,14 @@ func TestRedisNeverHoldsThePlainCode(t *testing.T) {
 	require.Equal(t, []string{"test:otp:s1"}, keys)
 	fields, err := srv.Client.HGetAll(ctx, "test:otp:s1").Result()
 	require.NoError(t, err)
-	require.Equal(t, HashCode(testKey, "s1", code), fields["h"])
+	require.NotEmpty(t, fields["c:"+HashCode(testKey, "s1", code)], "the code is kept as its HMAC")
 	require.Equal(t, "0", fields["a"])
 	for f, v := range fields {
 		require.NotContains(t, f, code)
 		require.NotContains(t, v, code)
 	}
 	// Also after a failed attempt.
-	_, _, err = st.Verify(ctx, "s1", HashCode(testKey, "s1", wrongCode(code)))
+	_, _, err = verify(ctx, st, "s1", HashCode(testKey, "s1", wrongCode(code)))
 	require.NoError(t, err)
 	fields, err = srv.Client.HGetAll(ctx, "test:otp:s1").Result()
 	require.NoError(t, err)
@@ -304,4 +315,91 @@ func TestHashTokenAndEqualHash(t *testing.T) {
 	require.False(t, EqualHash("", ""), "an empty hash never matches")
 	require.False(t, EqualHash("", h))
 	require.False(t, EqualHash(h, ""))
+}
+
+func TestEarlierCodesStayValid(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	var codes []string
+	for len(codes) < MaxLiveCodes+1 {
+		c, err := st.Issue(ctx, "s1")
+		require.NoError(t, err)
+		codes = append(codes, c)
+		time.Sleep(2 * time.Millisecond) // distinct issue times: the oldest is dropped first
+	}
+	// The oldest of MaxLiveCodes+1 is gone; the one mailed just before the newest still works, so a
+	// stranger's start cannot make the owner's code useless.
+	if codes[0] != codes[1] && codes[0] != codes[2] && codes[0] != codes[3] {
+		out, _, err := verify(ctx, st, "s1", HashCode(testKey, "s1", codes[0]))
+		require.NoError(t, err)
+		require.Equal(t, Wrong, out, "only the newest MaxLiveCodes are live")
+	}
+	out, _, err := verify(ctx, st, "s1", HashCode(testKey, "s1", codes[len(codes)-2]))
+	require.NoError(t, err)
+	require.Equal(t, OK, out)
+}
+
+func TestAddressFailureBudget(t *testing.T) {
+	srv := testredis.Start(t)
+	b := &budget.Store{Redis: srv.Client, Prefix: "test:", Limits: budget.Limits{CodeFailuresPerHour: 10, CodeFailuresPerDay: 20}}
+	st := &Store{Redis: srv.Client, Key: testKey, Prefix: "test:", Budget: b}
+	ctx := context.Background()
+	const email = "ann@example.com"
+	// Wrong codes spread over many sign-ups (flows) and fresh codes of one address share one budget.
+	wrong := 0
+	var last string
+	for i := 0; wrong < 10; i++ {
+		id := fmt.Sprintf("s%d", i%3)
+		c, err := st.Issue(ctx, id)
+		require.NoError(t, err)
+		last = c
+		for j := 0; j < 2 && wrong < 10; j++ {
+			r, err := st.Verify(ctx, id, email, HashCode(testKey, id, wrongCode(c)))
+			require.NoError(t, err)
+			require.Equal(t, Wrong, r.Outcome)
+			wrong++
+		}
+	}
+	_ = last
+	c, err := st.Issue(ctx, "fresh")
+	require.NoError(t, err)
+	r, err := st.Verify(ctx, "fresh", email, HashCode(testKey, "fresh", c))
+	require.NoError(t, err)
+	require.Equal(t, Locked, r.Outcome, "past the budget even the right code is refused")
+	require.Greater(t, r.RetryAfter, 50*time.Minute)
+	require.LessOrEqual(t, r.RetryAfter, time.Hour)
+
+	// Another address is not affected; a right code gives its unit back.
+	for i := 0; i < 30; i++ {
+		c, err := st.Issue(ctx, "other")
+		require.NoError(t, err)
+		r, err := st.Verify(ctx, "other", "bob@example.com", HashCode(testKey, "other", c))
+		require.NoError(t, err)
+		require.Equal(t, OK, r.Outcome)
+	}
+
+	// Concurrent guesses cannot overrun the budget.
+	c, err = st.Issue(ctx, "race")
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	checked := 0
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := st.Verify(ctx, "race", "carol@example.com", HashCode(testKey, "race", wrongCode(c)))
+			if err == nil && (r.Outcome == Wrong || r.Outcome == Dead) {
+				mu.Lock()
+				checked++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	h, d := b.FailureKeys("carol@example.com")
+	nh, _ := srv.Client.Get(ctx, h).Int()
+	nd, _ := srv.Client.Get(ctx, d).Int()
+	require.LessOrEqual(t, nh, 10)
+	require.Equal(t, nh, nd)
 }

@@ -34,7 +34,7 @@ export REDIS_URL=redis://127.0.0.1:${REDIS_PORT}/0
 export SMTP_URL=${SMTP_URL:-log}
 # Development values only: fixed so that codes and sessions survive a restart of `make run`.
 export SIGNUPFLOW_SECRET=${SIGNUPFLOW_SECRET:-dev-only-secret-change-me-0123456789}
-export SIGNUPFLOW_ADMIN_TOKEN=${SIGNUPFLOW_ADMIN_TOKEN:-dev-admin-token}
+export SIGNUPFLOW_ADMIN_TOKEN=${SIGNUPFLOW_ADMIN_TOKEN:-dev-admin-token-for-make-run-only}
 export VALIDATE_PASSWORD=${VALIDATE_PASSWORD:-dev-connector-password}
 # Reviewer API tokens of examples/signupflow.yaml's reviewerGroups (development values).
 export REVIEWER_ALICE_TOKEN=${REVIEWER_ALICE_TOKEN:-dev-alice-reviewer-token}

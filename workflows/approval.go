@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/signupflow/signupflow/activities"
+	"github.com/signupflow/signupflow/address"
 	"github.com/signupflow/signupflow/flow"
 )
 
@@ -275,10 +276,16 @@ func (w *signup) validateDecide(ctx workflow.Context, in *DecisionInput) error {
 	if w.ap == nil || w.status != StatusPendingApproval {
 		return appErr(ErrNotPending, "this sign-up is not waiting for a decision (it is "+string(w.status)+")")
 	}
+	if in.Stage != "" && in.Stage != w.stageConfig().Name {
+		// A link mailed for an earlier stage: the reviewer may be in this stage's group too, but
+		// they were asked about another stage. (The validator writes no history: replay-safe.)
+		return appErr(ErrOtherStage, "this link is for the stage "+in.Stage+"; the request is now at the stage "+w.stageConfig().Name)
+	}
 	if w.busy {
 		return appErr(ErrBusy, "another decision on this sign-up is in progress; retry in a moment")
 	}
-	if in.ReviewerEmail != "" && NormalizeEmail(in.ReviewerEmail) == NormalizeEmail(w.in.Email) {
+	// Any spelling of the reviewer's own mailbox, plus-tagged or not (alice+x@ is alice@), is their own.
+	if in.ReviewerEmail != "" && address.SameMailbox(in.ReviewerEmail, w.in.Email) {
 		return appErr(ErrOwnSignup, "reviewers do not decide their own sign-up")
 	}
 	if w.mayDecideAs(in.Groups) == "" {

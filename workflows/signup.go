@@ -32,8 +32,9 @@ type signup struct {
 	in     *SignupInput
 	logger log.Logger
 
+	version     workflow.Version // versionSessions
 	status      Status
-	sessionHash string
+	sessions    []session
 	locale      string
 	prefill     map[string]any
 	values      map[string]any
@@ -51,6 +52,7 @@ type signup struct {
 
 func (w *signup) setup(ctx workflow.Context) error {
 	w.logger = log.With(workflow.GetLogger(ctx), "signupId", w.in.SignupID, "flow", w.in.Flow.FlowID)
+	w.version = workflow.GetVersion(ctx, versionSessions, workflow.DefaultVersion, 1)
 	if w.in.Flow.StepTimeout <= 0 {
 		return temporal.NewNonRetryableApplicationError("flow snapshot has no step timeout", "InvalidInput", nil)
 	}
@@ -144,15 +146,17 @@ func (w *signup) end(ctx workflow.Context, s Status, msg string) *StepResult {
 }
 
 func (w *signup) queryStatus(tokenHash string) (*StatusView, error) {
-	if !otp.EqualHash(w.sessionHash, tokenHash) {
+	s := w.findSession(tokenHash)
+	if s == nil {
 		return nil, appErr(ErrUnauthorized, "the session token is not valid for this sign-up")
 	}
-	return &StatusView{ID: w.in.SignupID, Status: w.status, UserMessage: w.userMessage, AccountID: w.accountID,
-		Prefill: w.prefillFor()}, nil
+	st := w.sessionStatus(s)
+	return &StatusView{ID: w.in.SignupID, Status: st, UserMessage: w.userMessage, AccountID: w.accountID,
+		Prefill: w.prefillFor(st)}, nil
 }
 
-func (w *signup) prefillFor() map[string]any {
-	if w.status != StatusCollectingAttributes || len(w.prefill) == 0 {
+func (w *signup) prefillFor(st Status) map[string]any {
+	if st != StatusCollectingAttributes || len(w.prefill) == 0 {
 		return nil
 	}
 	return w.prefill
@@ -164,14 +168,16 @@ func appErr(typ, msg string, details ...any) error {
 	})
 }
 
-// checkStep is the common part of every validator after the first session: the caller holds the
-// current session, the sign-up is in the expected state, and no other step is running.
+// checkStep is the common part of every validator after the first session: the caller holds a
+// session of the sign-up, the sign-up is in the expected state as that session sees it (a session that
+// has not verified sees EmailVerification), and no other step is running.
 func (w *signup) checkStep(tokenHash string, want Status) error {
-	if !otp.EqualHash(w.sessionHash, tokenHash) {
+	s := w.findSession(tokenHash)
+	if s == nil {
 		return appErr(ErrUnauthorized, "the session token is not valid for this sign-up")
 	}
-	if w.status != want {
-		return appErr(ErrWrongState, "this step is not possible while the sign-up is "+string(w.status))
+	if st := w.sessionStatus(s); st != want {
+		return appErr(ErrWrongState, "this step is not possible while the sign-up is "+string(st))
 	}
 	if w.busy {
 		return appErr(ErrBusy, "another step of this sign-up is in progress; retry in a moment")
@@ -197,40 +203,53 @@ func (w *signup) validateSession(ctx workflow.Context, in *SessionInput) error {
 	return nil
 }
 
-// onSession starts a new session: it replaces the previous one and sends a fresh code. An applicant
-// who had verified goes back to EmailVerification, so that a second start can never take over a
-// sign-up without proving the address again.
+// onSession opens a session (see onSessionMulti). Runs from before versionSessions had one session: a
+// new start replaced it and sent a fresh code, and an applicant who had verified went back to
+// EmailVerification.
 func (w *signup) onSession(ctx workflow.Context, in *SessionInput) (*StepResult, error) {
+	if w.multiSession() {
+		return w.onSessionMulti(ctx, in)
+	}
 	w.progress++
-	w.sessionHash = in.TokenHash
+	w.sessions = []session{{Hash: in.TokenHash}}
 	if in.UILocales != "" {
 		w.locale = in.UILocales
 	}
 	if w.status != StatusEmailVerification {
 		w.setStatus(ctx, StatusEmailVerification)
 	}
-	if err := w.sendCode(ctx); err != nil {
+	if _, err := w.sendCode(ctx); err != nil {
 		return nil, err
 	}
 	return &StepResult{Status: w.status}, nil
 }
 
-func (w *signup) sendCode(ctx workflow.Context) error {
+// sendCode mails a new code. Since versionSessions the address's code budget decides (Sent false: a
+// code was mailed too recently or too often, RetryAfterSeconds says when the next may be); before, a
+// code was always sent.
+func (w *signup) sendCode(ctx workflow.Context) (*activities.SendCodeResult, error) {
 	w.busy = true
 	defer func() { w.busy = false }()
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
 	})
+	var res activities.SendCodeResult
 	err := workflow.ExecuteActivity(actx, a.SendCode, &activities.SendCodeInput{
 		SignupID: w.in.SignupID, Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale,
-	}).Get(ctx, nil)
+		Budgeted: w.multiSession(),
+	}).Get(ctx, &res)
 	if err != nil {
 		w.logger.Error("cannot send one-time code", "error", err)
-		return appErr(ErrEmailUnavailable, "we could not send the verification e-mail; try again later")
+		return nil, appErr(ErrEmailUnavailable, "we could not send the verification e-mail; try again later")
 	}
-	w.lastCodeAt = workflow.Now(ctx)
-	return nil
+	if !w.multiSession() {
+		res = activities.SendCodeResult{Sent: true}
+	}
+	if res.Sent {
+		w.lastCodeAt = workflow.Now(ctx)
+	}
+	return &res, nil
 }
 
 func (w *signup) validateResend(ctx workflow.Context, in *ResendInput) error {
@@ -239,6 +258,9 @@ func (w *signup) validateResend(ctx workflow.Context, in *ResendInput) error {
 	}
 	if err := w.checkStep(in.TokenHash, StatusEmailVerification); err != nil {
 		return err
+	}
+	if w.multiSession() {
+		return nil // the address's code budget decides, in SendCode (one rule for every way to a code)
 	}
 	now := workflow.Now(ctx)
 	if wait := w.lastCodeAt.Add(ResendCooldown).Sub(now); wait > 0 {
@@ -273,8 +295,16 @@ func seconds(d time.Duration) int {
 func (w *signup) onResend(ctx workflow.Context, in *ResendInput) (*StepResult, error) {
 	w.progress++
 	w.resends = append(w.recentResends(workflow.Now(ctx)), workflow.Now(ctx))
-	if err := w.sendCode(ctx); err != nil {
+	res, err := w.sendCode(ctx)
+	if err != nil {
 		return nil, err
+	}
+	if !res.Sent {
+		return nil, appErr(ErrRateLimited, "a code was sent to this address a moment ago; wait before asking for another",
+			RateDetails{RetryAfterSeconds: res.RetryAfterSeconds})
+	}
+	if w.multiSession() {
+		return &StepResult{Status: StatusEmailVerification, CodeSent: &res.Sent}, nil
 	}
 	return &StepResult{Status: w.status}, nil
 }
@@ -293,29 +323,26 @@ func (w *signup) validateVerify(ctx workflow.Context, in *VerifyInput) error {
 }
 
 func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, error) {
-	w.progress++
+	if !w.multiSession() {
+		w.progress++
+	}
 	w.busy = true
 	defer func() { w.busy = false }()
-	var res activities.VerifyCodeResult
-	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.VerifyCode, &activities.VerifyCodeInput{
-		SignupID: w.in.SignupID, CodeHash: in.CodeHash,
-	}).Get(ctx, &res); err != nil {
+	first := w.status == StatusEmailVerification // the sign-up's first verified session
+	if err := w.checkCode(ctx, in, first); err != nil {
 		return nil, err
 	}
-	if res.Outcome != otp.OK {
-		w.logger.Info(audit.Message(audit.CodeFailed), audit.Key, audit.CodeFailed, "email", audit.MaskEmail(w.in.Email),
-			"outcome", res.Outcome, "attemptsLeft", res.AttemptsLeft)
-	}
-	switch res.Outcome {
-	case otp.OK:
-	case otp.Wrong:
-		return nil, appErr(ErrWrongCode, "the code is not right", CodeDetails{AttemptsLeft: res.AttemptsLeft})
-	case otp.Dead:
-		return nil, appErr(ErrCodeDead, "too many wrong codes: ask for a new code")
-	default:
-		return nil, appErr(ErrCodeExpired, "the code has expired or was already used: ask for a new code")
-	}
 	w.logger.Info(audit.Message(audit.CodeVerified), audit.Key, audit.CodeVerified, "email", audit.MaskEmail(w.in.Email))
+	if w.multiSession() {
+		w.progress++
+	}
+	if !first {
+		// Another session verified earlier: this one has proved the mailbox too and joins it on the form.
+		if s := w.findSession(in.TokenHash); s != nil {
+			s.Verified = true
+		}
+		return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
+	}
 	var acc activities.CheckAccountResult
 	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.CheckAccount, &activities.CheckAccountInput{Email: w.in.Email}).Get(ctx, &acc); err != nil {
 		return nil, err
@@ -331,8 +358,44 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 		return w.end(ctx, StatusBlocked, out.userMessage), nil
 	}
 	w.prefill = out.values
+	if s := w.findSession(in.TokenHash); s != nil {
+		s.Verified = true
+	}
 	w.setStatus(ctx, StatusCollectingAttributes)
 	return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
+}
+
+// checkCode checks the code a session typed; nil when it was right. Since versionSessions the first
+// verification of a sign-up also counts against the flow's verified sign-ups per domain and day.
+func (w *signup) checkCode(ctx workflow.Context, in *VerifyInput, first bool) error {
+	vin := &activities.VerifyCodeInput{SignupID: w.in.SignupID, CodeHash: in.CodeHash, Email: w.in.Email}
+	if w.multiSession() && first && w.in.Flow.SignupsPerDomainPerDay > 0 {
+		vin.Domain = &activities.DomainLimit{FlowID: w.in.Flow.FlowID, Domain: EmailDomain(w.in.Email), PerDay: w.in.Flow.SignupsPerDomainPerDay}
+	}
+	var res activities.VerifyCodeResult
+	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.VerifyCode, vin).Get(ctx, &res); err != nil {
+		return err
+	}
+	if res.Outcome != otp.OK {
+		w.logger.Info(audit.Message(audit.CodeFailed), audit.Key, audit.CodeFailed, "email", audit.MaskEmail(w.in.Email),
+			"outcome", res.Outcome, "attemptsLeft", res.AttemptsLeft)
+	}
+	switch res.Outcome {
+	case otp.OK:
+		return nil
+	case otp.Wrong:
+		return appErr(ErrWrongCode, "the code is not right", CodeDetails{AttemptsLeft: res.AttemptsLeft})
+	case otp.Dead:
+		return appErr(ErrCodeDead, "too many wrong codes: ask for a new code")
+	case otp.Locked:
+		return appErr(ErrTooManyAttempts, "too many wrong codes for this address; try again later",
+			RateDetails{RetryAfterSeconds: res.RetryAfterSeconds})
+	case activities.OutcomeDomainFull:
+		return appErr(ErrRateLimited, "too many sign-ups from this e-mail domain today; try again later",
+			RateDetails{RetryAfterSeconds: res.RetryAfterSeconds})
+	default:
+		return appErr(ErrCodeExpired, "the code has expired or was already used: ask for a new code")
+	}
 }
 
 // ioCtx is the options of short Redis activities: quick, retried a few times.

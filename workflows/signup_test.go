@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -98,7 +99,7 @@ func errType(err error) string {
 }
 
 func (h *harness) mockCodes() {
-	h.env.OnActivity(a.SendCode, mock.Anything, mock.Anything).Return(&activities.SendCodeResult{}, nil)
+	h.env.OnActivity(a.SendCode, mock.Anything, mock.Anything).Return(&activities.SendCodeResult{Sent: true}, nil)
 	h.env.OnActivity(a.VerifyCode, mock.Anything, mock.MatchedBy(func(in *activities.VerifyCodeInput) bool {
 		return in.CodeHash == goodCode
 	})).Return(&activities.VerifyCodeResult{Outcome: otp.OK}, nil)
@@ -308,22 +309,132 @@ func TestWrongCodeResendAndNewSession(t *testing.T) {
 	wrong := h.update(70*time.Second, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: badCode})
 	tooSoon := h.update(75*time.Second, UpdateResendCode, &ResendInput{TokenHash: tok})
 	resend := h.update(2*time.Minute, UpdateResendCode, &ResendInput{TokenHash: tok})
-	h.update(3*time.Minute, UpdateSession, &SessionInput{TokenHash: otherTok})
+	second := h.update(3*time.Minute, UpdateSession, &SessionInput{TokenHash: otherTok})
 	old := h.update(4*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: goodCode})
 	fresh := h.update(5*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: otherTok, CodeHash: goodCode})
 	h.run()
 	require.Equal(t, ErrWrongCode, errType(wrong.err))
-	require.Equal(t, ErrRateLimited, errType(tooSoon.err))
-	require.True(t, tooSoon.rejected)
+	require.NoError(t, tooSoon.err, "the address's code budget (SendCode) decides, not the workflow")
 	require.NoError(t, resend.err)
-	require.Equal(t, ErrUnauthorized, errType(old.err), "a new session revokes the old one")
-	require.NoError(t, fresh.err)
+	require.NoError(t, second.err)
+	require.Equal(t, StatusEmailVerification, second.res.Status)
+	require.NoError(t, old.err, "a new session revokes nothing")
+	require.Equal(t, StatusCollectingAttributes, old.res.Status)
+	require.NoError(t, fresh.err, "the second session proves the mailbox itself and joins")
 	require.Equal(t, StatusCollectingAttributes, fresh.res.Status)
+}
+
+func TestStrangerCannotLockOutTheOwner(t *testing.T) {
+	h := newHarness(t)
+	h.mockCodes()
+	pfsCalls := 0
+	h.env.OnActivity(a.CallConnector, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in *activities.CallConnectorInput) (*activities.CallConnectorResult, error) {
+			if in.Step == connector.StepPostFederationSignup {
+				pfsCalls++
+				return &activities.CallConnectorResult{Action: connector.ActionContinue, Claims: map[string]any{"displayName": "Ann"}}, nil
+			}
+			return &activities.CallConnectorResult{Action: connector.ActionContinue}, nil
+		})
+	var prov activities.ProvisionInput
+	h.provisionAccount(&prov)
+	h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})
+	h.update(2*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: goodCode})
+	// A stranger who knows the address starts again and again: each start opens a session that has
+	// proved nothing; the owner's verified session is not moved back to the code step.
+	var strangers []*outcome
+	var views []*StatusView
+	for i := 0; i < 5; i++ {
+		st := fmt.Sprintf("%064x", 100+i)
+		strangers = append(strangers, h.update(3*time.Minute+time.Duration(i)*time.Second, UpdateSession, &SessionInput{TokenHash: st}))
+		h.env.RegisterDelayedCallback(func() {
+			v, err := h.env.QueryWorkflow(QueryStatus, st)
+			require.NoError(t, err)
+			var view StatusView
+			require.NoError(t, v.Get(&view))
+			views = append(views, &view)
+		}, 3*time.Minute+time.Duration(i)*time.Second+time.Millisecond)
+	}
+	strangerSubmit := h.update(4*time.Minute, UpdateSubmitAttributes, &SubmitInput{TokenHash: fmt.Sprintf("%064x", 104), Attributes: form})
+	ownerView := &StatusView{}
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(QueryStatus, tok)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(ownerView))
+	}, 4*time.Minute+time.Second)
+	submit := h.update(5*time.Minute, UpdateSubmitAttributes, &SubmitInput{TokenHash: tok, Attributes: form})
+	res := h.run()
+	for _, s := range strangers {
+		require.NoError(t, s.err)
+		require.Equal(t, StatusEmailVerification, s.res.Status)
+	}
+	for _, v := range views {
+		require.Equal(t, StatusEmailVerification, v.Status, "a session that has not verified sees the code step")
+		require.Nil(t, v.Prefill, "and nothing the connectors said")
+	}
+	require.Equal(t, ErrWrongState, errType(strangerSubmit.err))
+	require.Equal(t, StatusCollectingAttributes, ownerView.Status)
+	require.Equal(t, "Ann", ownerView.Prefill["displayName"])
+	require.NoError(t, submit.err)
+	require.Equal(t, StatusCompleted, res.Status)
+	require.Equal(t, 1, pfsCalls)
+}
+
+func TestSessionsAreBoundedDroppingUnverifiedFirst(t *testing.T) {
+	h := newHarness(t)
+	h.mockCodes()
+	h.connector("pfs", &activities.CallConnectorResult{Action: connector.ActionContinue}, nil)
+	h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})
+	h.update(2*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: goodCode})
+	first := fmt.Sprintf("%064x", 200)
+	h.update(3*time.Minute, UpdateSession, &SessionInput{TokenHash: first})
+	for i := 1; i <= 3; i++ {
+		h.update(3*time.Minute+time.Duration(i)*time.Second, UpdateSession, &SessionInput{TokenHash: fmt.Sprintf("%064x", 200+i)})
+	}
+	dropped := h.update(4*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: first, CodeHash: goodCode})
+	owner := h.update(5*time.Minute, UpdateSubmitAttributes, &SubmitInput{TokenHash: tok, Attributes: map[string]any{}})
+	h.run()
+	require.Equal(t, ErrUnauthorized, errType(dropped.err), "past 3 sessions the oldest unverified one is gone")
+	require.Equal(t, ErrValidationFailed, errType(owner.err), "the verified owner's session is kept")
+}
+
+func TestAddressBudgetAnswers(t *testing.T) {
+	h := newHarness(t)
+	h.env.OnActivity(a.SendCode, mock.Anything, mock.Anything).Return(&activities.SendCodeResult{RetryAfterSeconds: 25}, nil)
+	h.env.OnActivity(a.VerifyCode, mock.Anything, mock.MatchedBy(func(in *activities.VerifyCodeInput) bool {
+		return in.CodeHash == goodCode
+	})).Return(&activities.VerifyCodeResult{Outcome: otp.Locked, RetryAfterSeconds: 1800}, nil)
+	var got *activities.VerifyCodeInput
+	h.env.OnActivity(a.VerifyCode, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in *activities.VerifyCodeInput) (*activities.VerifyCodeResult, error) {
+			got = in
+			return &activities.VerifyCodeResult{Outcome: activities.OutcomeDomainFull, RetryAfterSeconds: 3600}, nil
+		})
+	sess := h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})
+	resend := h.update(2*time.Minute, UpdateResendCode, &ResendInput{TokenHash: tok})
+	locked := h.update(3*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: goodCode})
+	full := h.update(4*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: badCode})
+	in := testInput()
+	in.Flow.SignupsPerDomainPerDay = 7
+	h.env.ExecuteWorkflow(Signup, in)
+	require.NoError(t, sess.err)
+	require.False(t, *sess.res.CodeSent, "the code mailed a moment ago serves the new session")
+	require.Equal(t, 25, sess.res.ResendAfterSeconds)
+	require.Equal(t, ErrRateLimited, errType(resend.err))
+	require.Equal(t, ErrTooManyAttempts, errType(locked.err))
+	var d RateDetails
+	var ae *temporal.ApplicationError
+	require.True(t, errors.As(locked.err, &ae))
+	require.NoError(t, ae.Details(&d))
+	require.Equal(t, 1800, d.RetryAfterSeconds)
+	require.Equal(t, ErrRateLimited, errType(full.err))
+	require.Equal(t, &activities.DomainLimit{FlowID: "f", Domain: "fabrikam.com", PerDay: 7}, got.Domain)
+	require.Equal(t, "Ann@Fabrikam.com", got.Email)
 }
 
 func TestExistingAccountIsRevealedOnlyAfterVerification(t *testing.T) {
 	h := newHarness(t)
-	h.env.OnActivity(a.SendCode, mock.Anything, mock.Anything).Return(&activities.SendCodeResult{}, nil)
+	h.env.OnActivity(a.SendCode, mock.Anything, mock.Anything).Return(&activities.SendCodeResult{Sent: true}, nil)
 	h.env.OnActivity(a.VerifyCode, mock.Anything, mock.Anything).Return(&activities.VerifyCodeResult{Outcome: otp.OK}, nil)
 	h.env.OnActivity(a.CheckAccount, mock.Anything, mock.Anything).Return(&activities.CheckAccountResult{Exists: true}, nil)
 	sess := h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})

@@ -77,6 +77,8 @@ const (
 	ErrRateLimited      = "rate_limited"
 	ErrValidationFailed = "validation_failed"
 	ErrEmailUnavailable = "email_unavailable"
+	// ErrTooManyAttempts: the address's wrong-code budget is spent; details are RateDetails.
+	ErrTooManyAttempts = "too_many_attempts"
 	// Approval errors.
 	ErrPendingApproval = "pending_approval" // a new start while pending: details are a StatusView
 	ErrReapplyLater    = "reapply_later"    // a new start during the cool-down after a denial
@@ -122,7 +124,8 @@ type SignupResult struct {
 	UserMessage string `json:"userMessage,omitempty"`
 }
 
-// SessionInput opens a new applicant session (and sends a new code); earlier sessions stop working.
+// SessionInput opens an applicant session on a sign-up and, budget permitting, mails a code. Earlier
+// sessions keep working; the new one must prove the mailbox itself.
 type SessionInput struct {
 	TokenHash string `json:"tokenHash"`
 	UILocales string `json:"uiLocales,omitempty"`
@@ -152,6 +155,11 @@ type StepResult struct {
 	AccountID   string           `json:"accountId,omitempty"`
 	Attributes  []flow.Attribute `json:"attributes,omitempty"`
 	Prefill     map[string]any   `json:"prefill,omitempty"`
+	// CodeSent says, for a new session or a resend, whether a new code was mailed: false when one was
+	// mailed to the address a moment ago (it serves) or the address's codes for the hour are spent.
+	CodeSent *bool `json:"codeSent,omitempty"`
+	// ResendAfterSeconds is when the next code may be asked for, when CodeSent is false.
+	ResendAfterSeconds int `json:"resendAfterSeconds,omitempty"`
 }
 
 // StatusView is what the status query returns (and a start while pending).
@@ -172,7 +180,14 @@ type DecisionInput struct {
 	Decision      string   `json:"decision"`
 	Reason        string   `json:"reason,omitempty"`
 	Via           string   `json:"via"` // api | link
+	// Stage, when set, is the only stage this decision may decide: a review link names the stage it
+	// was mailed for, and must not decide a later one. Empty (the reviewer API, the console) decides
+	// whatever stage is current.
+	Stage string `json:"stage,omitempty"`
 }
+
+// ErrOtherStage refuses a decision bound to a stage (a review link's) that is not the current one.
+const ErrOtherStage = "other_stage"
 
 // ReviewerQuery asks for the approval view as a reviewer.
 type ReviewerQuery struct {
@@ -267,17 +282,22 @@ type RateDetails struct {
 	RetryAfterSeconds int `json:"retryAfterSeconds"`
 }
 
-// SignupID is the workflow id of the sign-up of an e-mail address in a flow: stable (so starting again
-// finds the running sign-up) and hashed (no address in ids, logs or the Temporal UI).
+// SignupID is the workflow id of the sign-up of an e-mail address in a flow: stable (so starting again,
+// in any spelling of the address, finds the running sign-up) and hashed (no address in ids, logs or the
+// Temporal UI).
 func SignupID(flowID, email string) string {
 	h := sha256.Sum256([]byte("signupflow/v1\x00" + flowID + "\x00" + NormalizeEmail(email)))
 	return "signup-" + flowID + "-" + hex.EncodeToString(h[:16])
 }
 
-// NormalizeEmail is the form in which addresses are compared.
+// NormalizeEmail is the form in which addresses are compared and keyed: the canonical form of package
+// address (the API only starts sign-ups with canonical addresses, which it leaves unchanged). It never
+// fails, because workflow code calls it: an address Canonical refuses, such as one in a sign-up started
+// before canonical addresses, falls back to the old lower-cased, trimmed form. Pure and deterministic.
 func NormalizeEmail(email string) string { return directory.NormalizeEmail(email) }
 
-// EmailDomain is the part after the @, lower-cased.
+// EmailDomain is the domain of the canonical address, in IDNA ASCII form (xn-- labels): the key of
+// domain limits, auto-approve and auto-deny rules and the email-domain search attribute.
 func EmailDomain(email string) string {
 	e := NormalizeEmail(email)
 	return e[strings.LastIndex(e, "@")+1:]

@@ -30,7 +30,7 @@ applications:
   - {clientId: partner-portal, name: Partners, userFlow: partner-signup}
   - {clientId: other-portal, name: Others, userFlow: other-signup}
 connectors:
-  - {id: validate, url: "URL/validate?code=function-key", auth: {type: basic, username: cli, passwordEnv: CLI_TEST_PASSWORD}, timeout: 2s, retries: 2}
+  - {id: validate, url: "URL/validate?tenant=woodgrove-tenant-x", auth: {type: basic, username: cli, passwordEnv: CLI_TEST_PASSWORD}, timeout: 2s, retries: 2}
   - id: allowlist
     plugin:
       command: PLUGINS/domain-allowlist
@@ -162,7 +162,7 @@ func TestConnectorInvokeHTTP(t *testing.T) {
 		} {
 			require.Contains(t, out, want)
 		}
-		require.NotContains(t, out, "function-key")
+		require.NotContains(t, out, "woodgrove-tenant-x", "the CLI prints URLs without their query")
 		require.NotContains(t, out, "cli-password")
 	})
 	t.Run("ShowBlockPage exits 1 with the message", func(t *testing.T) {
@@ -296,7 +296,7 @@ func TestConnectorList(t *testing.T) {
 	} {
 		require.Contains(t, out, want)
 	}
-	require.NotContains(t, out, "function-key")
+	require.NotContains(t, out, "woodgrove-tenant-x", "the CLI prints URLs without their query")
 }
 
 func TestConnectorListWithoutPlugins(t *testing.T) {
