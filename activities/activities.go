@@ -6,7 +6,6 @@ package activities
 import (
 	"log/slog"
 
-	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
@@ -14,6 +13,7 @@ import (
 	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
 	"github.com/signupflow/signupflow/plugins"
+	"github.com/signupflow/signupflow/reviewers"
 )
 
 // Activities are registered once per worker.
@@ -30,11 +30,11 @@ type Activities struct {
 	Logger  *slog.Logger
 
 	// Reviewers is the reviewer directory of the live configuration (built without tokens).
-	Reviewers *approval.Directory
+	Reviewers *reviewers.Directory
 	// Links signs the one-click review links in reviewer e-mails.
-	Links *approval.Signer
+	Links *reviewers.Signer
 	// Once keeps a retried NotifyReviewers from mailing a reviewer twice; nil means no dedupe.
-	Once *approval.Once
+	Once *reviewers.Once
 	// PublicURL is the base of links in e-mails, e.g. "http://localhost:8080" (no trailing slash).
 	PublicURL string
 	// Metrics records connector calls and one-time codes; nil records nothing.

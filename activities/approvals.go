@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/mail"
+	"github.com/signupflow/signupflow/reviewers"
 )
 
 // TypeInvalidInput is the non-retryable error type of an approval activity called with input it can
@@ -169,7 +169,7 @@ func (a *Activities) NotifyReviewers(ctx context.Context, in *NotifyReviewersInp
 func (a *Activities) mailReviewer(ctx context.Context, in *NotifyReviewersInput, reviewerID, email string, now time.Time) (sent bool, err error) {
 	// The link is bound to this run (this application of the address) and this stage: a later
 	// application or stage of the same sign-up id gets links of its own.
-	target := approval.Target{SignupID: in.SignupID, RunID: activity.GetInfo(ctx).WorkflowExecution.RunID, Stage: in.Stage}
+	target := reviewers.Target{SignupID: in.SignupID, RunID: activity.GetInfo(ctx).WorkflowExecution.RunID, Stage: in.Stage}
 	tok, err := a.Links.New(target, reviewerID, in.ExpiresAt)
 	if err != nil {
 		return false, err

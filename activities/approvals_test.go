@@ -15,11 +15,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/internal/testredis"
 	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/mail/mailtest"
+	"github.com/signupflow/signupflow/reviewers"
 )
 
 const reviewersYAML = `
@@ -80,14 +80,14 @@ func newFixture(t *testing.T, mailOpts ...mailtest.Option) *fixture {
 	t.Helper()
 	cfg, err := flow.Parse([]byte(reviewersYAML), func(string) string { return "" })
 	require.NoError(t, err)
-	dir, err := approval.NewDirectory(cfg, nil, false)
+	dir, err := reviewers.NewDirectory(cfg, nil, false)
 	require.NoError(t, err)
 	r := testredis.Start(t)
 	f := &fixture{redis: r, logs: &syncBuffer{}}
 	f.a = &Activities{
 		Reviewers: dir,
-		Links:     approval.NewSigner(linkSecret),
-		Once:      &approval.Once{Redis: r.Client, Prefix: "test:"},
+		Links:     reviewers.NewSigner(linkSecret),
+		Once:      &reviewers.Once{Redis: r.Client, Prefix: "test:"},
 		PublicURL: "http://localhost:8080",
 		Logger:    slog.New(slog.NewTextHandler(f.logs, nil)),
 	}
@@ -170,7 +170,7 @@ func TestNotifyReviewersMailsEachMemberTheirOwnLink(t *testing.T) {
 	require.Equal(t, &NotifyReviewersResult{Sent: 2, Skipped: 1}, res)
 	require.ElementsMatch(t, []string{"alice@contoso.test", "bob@contoso.test"}, f.recipients(), "the applicant-reviewer is skipped")
 
-	signer := approval.NewSigner(linkSecret)
+	signer := reviewers.NewSigner(linkSecret)
 	nonces := map[string]bool{}
 	for id, addr := range map[string]string{"alice": "alice@contoso.test", "bob": "bob@contoso.test"} {
 		m, err := f.mail.Wait(waitCtx(t), addr)

@@ -20,7 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signupflow/signupflow/address"
-	"github.com/signupflow/signupflow/approval"
+	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/workflows"
 )
 
@@ -61,7 +61,7 @@ func (s *server) addApprovalRoutes(rg *gin.RouterGroup) {
 // there to surface and slow scanners, not to make guessing feasible-proof.)
 func (s *server) requireReviewer(c *gin.Context) {
 	token, presented := bearer(c)
-	var member *approval.Member
+	var member *reviewers.Member
 	if presented && s.Reviewers != nil {
 		member, _ = s.Reviewers.Authenticate(token)
 	}
@@ -108,8 +108,8 @@ func (s *server) tooManyFailures(c *gin.Context) bool {
 	return true
 }
 
-func reviewerOf(c *gin.Context) *approval.Member {
-	m, _ := c.MustGet("reviewer").(*approval.Member)
+func reviewerOf(c *gin.Context) *reviewers.Member {
+	m, _ := c.MustGet("reviewer").(*reviewers.Member)
 	return m
 }
 
@@ -251,7 +251,7 @@ func (s *server) listApprovals(c *gin.Context) {
 }
 
 // inbox reads every pending sign-up the reviewer may decide, oldest first.
-func (s *server) inbox(ctx context.Context, me *approval.Member, f *inboxFilter) ([]InboxItem, bool, error) {
+func (s *server) inbox(ctx context.Context, me *reviewers.Member, f *inboxFilter) ([]InboxItem, bool, error) {
 	if len(me.Groups) == 0 {
 		return nil, false, nil
 	}
@@ -328,7 +328,7 @@ func (s *server) getApproval(c *gin.Context) {
 var errNoSuchSignup = errors.New("no such sign-up")
 
 // approvalView asks the workflow what the reviewer may see.
-func (s *server) approvalView(ctx context.Context, id string, me *approval.Member) (*workflows.ApprovalView, error) {
+func (s *server) approvalView(ctx context.Context, id string, me *reviewers.Member) (*workflows.ApprovalView, error) {
 	if !signupIDPattern.MatchString(id) {
 		return nil, errNoSuchSignup
 	}
@@ -407,7 +407,7 @@ func (s *server) postDecision(c *gin.Context) {
 }
 
 // decide sends a decision to the sign-up's workflow.
-func (s *server) decide(ctx context.Context, id string, me *approval.Member, req *decisionRequest, via string) (*workflows.ApprovalView, error) {
+func (s *server) decide(ctx context.Context, id string, me *reviewers.Member, req *decisionRequest, via string) (*workflows.ApprovalView, error) {
 	if !signupIDPattern.MatchString(id) {
 		return nil, errNoSuchSignup
 	}

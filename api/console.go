@@ -25,7 +25,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/signupflow/signupflow/approval"
+	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/workflows"
 )
 
@@ -33,7 +33,7 @@ import (
 const (
 	wsReviewer   = "reviewer"   // reviewer id
 	wsReviewerAt = "reviewerAt" // unix seconds of the sign-in
-	wsReviewerFP = "reviewerFp" // approval.Directory.TokenFingerprint at sign-in: a rotated token ends the session
+	wsReviewerFP = "reviewerFp" // reviewers.Directory.TokenFingerprint at sign-in: a rotated token ends the session
 )
 
 // consoleMaxSession is how long a console sign-in lasts, however active the reviewer is.
@@ -63,7 +63,7 @@ func consoleData(ws *webSession, title string) map[string]any {
 // consoleSession loads the web session and the reviewer signed in to it (nil when none, or when the
 // sign-in is too old or names a reviewer no longer configured). On a Redis failure it has already
 // rendered an error page and ok is false.
-func (s *server) consoleSession(c *gin.Context) (ws *webSession, me *approval.Member, ok bool) {
+func (s *server) consoleSession(c *gin.Context) (ws *webSession, me *reviewers.Member, ok bool) {
 	ws, err := s.loadWebSession(c)
 	if err != nil {
 		s.log.Error("cannot load a console session", "error", err)
@@ -80,7 +80,7 @@ func (s *server) consoleSession(c *gin.Context) (ws *webSession, me *approval.Me
 
 // signedIn is the reviewer of a session: nil when none signed in, when the sign-in is older than
 // consoleMaxSession, or when it names a reviewer no longer configured.
-func (s *server) signedIn(ws *webSession) *approval.Member {
+func (s *server) signedIn(ws *webSession) *reviewers.Member {
 	id := ws.Data[wsReviewer]
 	if id == "" {
 		return nil
@@ -128,7 +128,7 @@ func (s *server) renderSignIn(c *gin.Context, status int, next, msg string) {
 }
 
 // consolePost is the start of every console form handler: the session, then the CSRF check (403 page).
-func (s *server) consolePost(c *gin.Context) (*webSession, *approval.Member, bool) {
+func (s *server) consolePost(c *gin.Context) (*webSession, *reviewers.Member, bool) {
 	ws, me, ok := s.consoleSession(c)
 	if !ok {
 		return nil, nil, false
@@ -166,7 +166,7 @@ func (s *server) consoleSignIn(c *gin.Context) {
 		return
 	}
 	next := c.PostForm("next")
-	var me *approval.Member
+	var me *reviewers.Member
 	token := c.PostForm("token")
 	if token != "" {
 		me, _ = s.Reviewers.Authenticate(token)
@@ -284,7 +284,7 @@ func inboxPage(items []InboxItem, f *inboxFilter) Inbox {
 }
 
 // readInbox is the reviewer's inbox page, or an error already logged.
-func (s *server) readInbox(c *gin.Context, me *approval.Member, f *inboxFilter) (Inbox, error) {
+func (s *server) readInbox(c *gin.Context, me *reviewers.Member, f *inboxFilter) (Inbox, error) {
 	if s.Temporal == nil {
 		return Inbox{}, errors.New("no Temporal client")
 	}
@@ -397,7 +397,7 @@ func (s *server) consoleInboxJSON(c *gin.Context) {
 }
 
 // consoleSessionJSON is consoleSession for the JSON endpoint: a Redis failure is a problem, not a page.
-func (s *server) consoleSessionJSON(c *gin.Context) (*approval.Member, bool) {
+func (s *server) consoleSessionJSON(c *gin.Context) (*reviewers.Member, bool) {
 	if _, err := c.Request.Cookie(WebCookie); err != nil {
 		return nil, true
 	}
@@ -413,7 +413,7 @@ func (s *server) consoleSessionJSON(c *gin.Context) (*approval.Member, bool) {
 }
 
 // detailData is the data of the request page.
-func detailData(ws *webSession, me *approval.Member, id string) map[string]any {
+func detailData(ws *webSession, me *reviewers.Member, id string) map[string]any {
 	d := consoleData(ws, "Sign-up request")
 	d["Reviewer"] = me.ID
 	d["ID"] = id

@@ -26,9 +26,9 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/internal/testredis"
+	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/workflows"
 )
 
@@ -72,7 +72,7 @@ func newConsoleEnv(t *testing.T, publicURL string) *consoleEnv {
 	cfg, err := flow.Parse([]byte(strings.Replace(consoleYAML, "%s", publicURL, 1)), func(string) string { return "" })
 	require.NoError(t, err)
 	env := map[string]string{"T_ALICE": aliceToken, "T_BOB": bobToken}
-	dir, err := approval.NewDirectory(cfg, func(k string) string { return env[k] }, true)
+	dir, err := reviewers.NewDirectory(cfg, func(k string) string { return env[k] }, true)
 	require.NoError(t, err)
 	rs := testredis.Start(t)
 	tc := &fakeTemporal{views: map[string]*workflows.ApprovalView{}}

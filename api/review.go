@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/signupflow/signupflow/approval"
+	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/workflows"
 )
 
@@ -70,17 +70,17 @@ func reviewRefusal(c *gin.Context, status int, title, msg string) {
 }
 
 // linkReviewer checks a link token and finds its reviewer in the live configuration.
-func (s *server) linkReviewer(c *gin.Context, token string) (*approval.Link, *approval.Member, bool) {
+func (s *server) linkReviewer(c *gin.Context, token string) (*reviewers.Link, *reviewers.Member, bool) {
 	if s.Links == nil || s.Reviewers == nil {
 		reviewRefusal(c, http.StatusNotFound, "Not available", "Review links are not enabled on this server.")
 		return nil, nil, false
 	}
 	link, err := s.Links.Verify(token, time.Now())
 	switch {
-	case errors.Is(err, approval.ErrLinkExpired):
+	case errors.Is(err, reviewers.ErrLinkExpired):
 		reviewRefusal(c, http.StatusGone, "Link expired", "This review link has expired together with the request.")
 		return nil, nil, false
-	case errors.Is(err, approval.ErrLinkOutdated):
+	case errors.Is(err, reviewers.ErrLinkOutdated):
 		// Version 1 links name no run and no stage, so nothing tells which application they were
 		// mailed for: refused rather than guessed (a reminder or the console still reaches the request).
 		reviewRefusal(c, http.StatusGone, "Link outdated", "This review link was made by an earlier version of signupflow and no longer works. It decides nothing. Open the request in the reviewer console, or use the link in a newer e-mail.")
@@ -110,7 +110,7 @@ const (
 // again (after a denial's cool-down or an expiry) and the link was mailed for the earlier application.
 // The decision itself is also sent to the link's run only, so a new run starting after this check
 // changes nothing.
-func (s *server) linkRunIsCurrent(c *gin.Context, link *approval.Link) bool {
+func (s *server) linkRunIsCurrent(c *gin.Context, link *reviewers.Link) bool {
 	resp, err := s.Temporal.DescribeWorkflowExecution(c.Request.Context(), link.SignupID, "")
 	var nf *serviceerror.NotFound
 	switch {
@@ -241,7 +241,7 @@ func (s *server) reviewDecide(c *gin.Context) {
 // decideByLink sends a link's decision to the link's run only (client.UpdateWorkflowOptions.RunID: a
 // later application of the same address is another run, which this update cannot reach) and names
 // the link's stage, which the workflow's validator checks against the current one.
-func (s *server) decideByLink(ctx context.Context, link *approval.Link, me *approval.Member, req *decisionRequest) (*workflows.ApprovalView, error) {
+func (s *server) decideByLink(ctx context.Context, link *reviewers.Link, me *reviewers.Member, req *decisionRequest) (*workflows.ApprovalView, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.UpdateTimeout)
 	defer cancel()
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -263,7 +263,7 @@ func (s *server) decideByLink(ctx context.Context, link *approval.Link, me *appr
 }
 
 // decideRefusal renders why a link's decision was not recorded.
-func (s *server) decideRefusal(c *gin.Context, link *approval.Link, me *approval.Member, err error) {
+func (s *server) decideRefusal(c *gin.Context, link *reviewers.Link, me *reviewers.Member, err error) {
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		// The link's run has closed: a new application may have started since the page was shown.

@@ -22,11 +22,11 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
-	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/metrics"
+	"github.com/signupflow/signupflow/reviewers"
 )
 
 // Deps are what the API needs.
@@ -38,10 +38,10 @@ type Deps struct {
 	AdminToken string // empty disables the admin API
 	Logger     *slog.Logger
 	// Reviewers authenticates reviewer tokens (nil: no reviewers, the reviewer API refuses everyone).
-	Reviewers *approval.Directory
+	Reviewers *reviewers.Directory
 	// Links verifies the signed links in reviewer e-mails; Nonces makes each usable once.
-	Links  *approval.Signer
-	Nonces *approval.Nonces
+	Links  *reviewers.Signer
+	Nonces *reviewers.Nonces
 	// UpdateTimeout bounds how long a request waits for a workflow step (connectors may be slow).
 	UpdateTimeout time.Duration
 	// Metrics records requests and is served at GET /metrics (no auth) unless server.metricsListen is

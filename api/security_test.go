@@ -23,10 +23,10 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/internal/testredis"
 	"github.com/signupflow/signupflow/metrics"
+	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/workflows"
 )
 
@@ -61,7 +61,7 @@ type surface struct {
 	t     *testing.T
 	h     http.Handler
 	tc    *linkTemporal
-	links *approval.Signer
+	links *reviewers.Signer
 }
 
 func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surface {
@@ -72,16 +72,16 @@ func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surfac
 	if edit != nil {
 		edit(cfg)
 	}
-	dir, err := approval.NewDirectory(cfg, func(k string) string { return env[k] }, true)
+	dir, err := reviewers.NewDirectory(cfg, func(k string) string { return env[k] }, true)
 	require.NoError(t, err)
 	met, err := metrics.New()
 	require.NoError(t, err)
 	rs := testredis.Start(t)
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	s := &surface{t: t, tc: &linkTemporal{runs: []string{"run-2"}}, links: approval.NewSigner(secret)}
+	s := &surface{t: t, tc: &linkTemporal{runs: []string{"run-2"}}, links: reviewers.NewSigner(secret)}
 	s.h = NewRouter(Deps{Config: cfg, Redis: rs.Client, Secret: secret, AdminToken: surfaceAdminToken,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Reviewers: dir, Temporal: s.tc, Metrics: met,
-		Links: s.links, Nonces: &approval.Nonces{Redis: rs.Client, Prefix: KeyPrefix}})
+		Links: s.links, Nonces: &reviewers.Nonces{Redis: rs.Client, Prefix: KeyPrefix}})
 	return s
 }
 
@@ -254,7 +254,7 @@ func (f *linkTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflow
 
 func (s *surface) link(run, stage string) string {
 	s.t.Helper()
-	tok, err := s.links.New(approval.Target{SignupID: surfaceSignupID(), RunID: run, Stage: stage}, "alice", time.Now().Add(time.Hour))
+	tok, err := s.links.New(reviewers.Target{SignupID: surfaceSignupID(), RunID: run, Stage: stage}, "alice", time.Now().Add(time.Hour))
 	require.NoError(s.t, err)
 	return tok
 }

@@ -23,7 +23,6 @@ import (
 
 	"github.com/signupflow/signupflow/activities"
 	"github.com/signupflow/signupflow/api"
-	"github.com/signupflow/signupflow/approval"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
@@ -31,6 +30,7 @@ import (
 	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
 	"github.com/signupflow/signupflow/plugins"
+	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/tracing"
 	"github.com/signupflow/signupflow/worker"
 )
@@ -178,7 +178,7 @@ func (e *Env) Activities() (*activities.Activities, error) {
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
-	reviewers, err := approval.NewDirectory(e.Config, e.Getenv, false)
+	dir, err := reviewers.NewDirectory(e.Config, e.Getenv, false)
 	if err != nil {
 		return nil, err
 	}
@@ -193,9 +193,9 @@ func (e *Env) Activities() (*activities.Activities, error) {
 		Connectors: conns,
 		Plugins:    plugins.NewManager(e.Logger),
 		Logger:     e.Logger,
-		Reviewers:  reviewers,
-		Links:      approval.NewSigner(e.Secret),
-		Once:       &approval.Once{Redis: e.Redis, Prefix: api.KeyPrefix},
+		Reviewers:  dir,
+		Links:      reviewers.NewSigner(e.Secret),
+		Once:       &reviewers.Once{Redis: e.Redis, Prefix: api.KeyPrefix},
 		PublicURL:  strings.TrimRight(e.Config.Server.PublicURL, "/"),
 		Metrics:    e.Metrics,
 	}, nil
@@ -205,7 +205,7 @@ func (e *Env) Activities() (*activities.Activities, error) {
 // process refuses to start when a configured reviewer has no usable token, or when the admin token is
 // set but shorter than api.MinAdminTokenLength (unset closes the admin API).
 func (e *Env) APIDeps() (*api.Deps, error) {
-	reviewers, err := approval.NewDirectory(e.Config, e.Getenv, true)
+	dir, err := reviewers.NewDirectory(e.Config, e.Getenv, true)
 	if err != nil {
 		return nil, err
 	}
@@ -218,8 +218,8 @@ func (e *Env) APIDeps() (*api.Deps, error) {
 		return api.CountPendingApprovals(ctx, e.Temporal, e.Config.Temporal.Namespace)
 	}, 15*time.Second)
 	return &api.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
-		AdminToken: adminToken, Logger: e.Logger, Reviewers: reviewers,
-		Links: approval.NewSigner(e.Secret), Nonces: &approval.Nonces{Redis: e.Redis, Prefix: api.KeyPrefix},
+		AdminToken: adminToken, Logger: e.Logger, Reviewers: dir,
+		Links: reviewers.NewSigner(e.Secret), Nonces: &reviewers.Nonces{Redis: e.Redis, Prefix: api.KeyPrefix},
 		Metrics: e.Metrics, Tracer: e.tracer()}, nil
 }
 

@@ -1,4 +1,4 @@
-package approval
+package reviewers
 
 import (
 	"crypto/sha256"

@@ -1,7 +1,7 @@
-// Package approval holds the pieces of human approval that are not workflow code: signed one-click
+// Package reviewers holds the pieces of human approval that are not workflow code: signed one-click
 // review links for reviewer e-mails and their single use, at-most-once markers for e-mails sent by a
 // retried activity, and the reviewer directory built from the live configuration.
-package approval
+package reviewers
 
 import (
 	"bytes"
