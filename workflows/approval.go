@@ -12,6 +12,7 @@ import (
 
 	"github.com/signupflow/signupflow/activities"
 	"github.com/signupflow/signupflow/address"
+	"github.com/signupflow/signupflow/audit"
 	"github.com/signupflow/signupflow/flow"
 )
 
@@ -63,10 +64,10 @@ func (w *signup) evaluateApproval(ctx workflow.Context) (*StepResult, error) {
 func (w *signup) recordPolicy(ctx workflow.Context, decision, reason string) {
 	now := workflow.Now(ctx)
 	w.ap = &approvalState{pendingSince: now, expiresAt: now}
-	w.ap.decisions = append(w.ap.decisions, Decision{Reviewer: "policy", Decision: decision, Reason: reason,
-		Via: "policy", At: now})
-	w.logger.Info("audit: approval decision", "audit", "approval.decision", "reviewer", "policy",
-		"decision", decision, "via", "policy")
+	w.ap.decisions = append(w.ap.decisions, Decision{Reviewer: ReviewerPolicy, Decision: decision, Reason: reason,
+		Via: ViaPolicy, At: now})
+	w.logger.Info(audit.Message(audit.ApprovalDecision), audit.Key, audit.ApprovalDecision, "reviewer", ReviewerPolicy,
+		"decision", decision, "via", ViaPolicy)
 }
 
 // requestApproval makes the sign-up pending and asks the first stage's reviewers.
@@ -81,11 +82,11 @@ func (w *signup) requestApproval(ctx workflow.Context) *StepResult {
 	for i := range w.ap.stages {
 		w.ap.stages[i].state = stageWaiting
 	}
-	w.userMessage = policy.Messages.Message("pending")
+	w.userMessage = policy.Messages.Message(activities.ApplicantPending)
 	w.setStatus(ctx, StatusPendingApproval)
 	w.enterStage(ctx, 0)
 	w.logger.Info("approval requested", "stages", len(policy.Stages), "expiresAt", w.ap.expiresAt)
-	w.notifyApplicant(ctx, "pending", w.userMessage)
+	w.notifyApplicant(ctx, activities.ApplicantPending, w.userMessage)
 	return &StepResult{Status: w.status, UserMessage: w.userMessage}
 }
 
@@ -96,7 +97,7 @@ func (w *signup) enterStage(ctx workflow.Context, i int) {
 	st := &w.ap.stages[i]
 	st.state, st.startedAt = stagePending, workflow.Now(ctx)
 	w.publishInbox(ctx)
-	w.notifyReviewers(ctx, "new", w.stageConfig().Reviewers)
+	w.notifyReviewers(ctx, activities.ReviewNew, w.stageConfig().Reviewers)
 }
 
 // groups are the reviewer groups that may decide the current stage.
@@ -156,7 +157,7 @@ func (w *signup) deciders() []string {
 	var out []string
 	stage := w.stageConfig().Name
 	for _, d := range w.ap.decisions {
-		if d.Via != "policy" && d.Stage == stage {
+		if d.Via != ViaPolicy && d.Stage == stage {
 			out = append(out, d.Reviewer)
 		}
 	}
@@ -227,30 +228,30 @@ func (w *signup) fireDeadlines(ctx workflow.Context) {
 	if cfg.RemindAfter > 0 && st.remindedAt.IsZero() && !now.Before(st.startedAt.Add(time.Duration(cfg.RemindAfter))) {
 		st.remindedAt = now
 		w.logger.Info("approval reminder", "stage", cfg.Name)
-		w.notifyReviewers(ctx, "reminder", cfg.Reviewers)
+		w.notifyReviewers(ctx, activities.ReviewReminder, cfg.Reviewers)
 	}
 	if cfg.EscalateAfter > 0 && st.escalated.IsZero() && !now.Before(st.startedAt.Add(time.Duration(cfg.EscalateAfter))) {
 		st.escalated = now
 		w.logger.Info("approval escalated", "stage", cfg.Name, "to", cfg.EscalateTo)
 		w.publishInbox(ctx)
-		w.notifyReviewers(ctx, "escalation", cfg.EscalateTo)
+		w.notifyReviewers(ctx, activities.ReviewEscalation, cfg.EscalateTo)
 	}
 }
 
 func (w *signup) expire(ctx workflow.Context) {
 	w.ap.stages[w.ap.current].state = stageExpired
-	msg := w.in.Flow.Approval.Messages.Message("expired")
+	msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantExpired)
 	w.logger.Info("approval expired", "stage", w.stageConfig().Name)
 	w.end(ctx, StatusExpired, msg)
-	w.notifyApplicant(ctx, "expired", msg)
+	w.notifyApplicant(ctx, activities.ApplicantExpired, msg)
 }
 
 // deny ends the sign-up as Denied; the workflow then stays open through the cool-down (see run).
 func (w *signup) deny(ctx workflow.Context) *StepResult {
 	w.ap.deniedAt = workflow.Now(ctx)
-	msg := w.in.Flow.Approval.Messages.Message("denied")
+	msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantDenied)
 	res := w.end(ctx, StatusDenied, msg)
-	w.notifyApplicant(ctx, "denied", msg)
+	w.notifyApplicant(ctx, activities.ApplicantDenied, msg)
 	return res
 }
 
@@ -315,7 +316,7 @@ func (w *signup) onDecide(ctx workflow.Context, in *DecisionInput) (*ApprovalVie
 		Reason: strings.TrimSpace(in.Reason), Via: in.Via, At: workflow.Now(ctx)}
 	w.ap.decisions = append(w.ap.decisions, d)
 	w.ap.seq++
-	w.logger.Info("audit: approval decision", "audit", "approval.decision", "reviewer", d.Reviewer, "group", d.Group,
+	w.logger.Info(audit.Message(audit.ApprovalDecision), audit.Key, audit.ApprovalDecision, "reviewer", d.Reviewer, "group", d.Group,
 		"stage", d.Stage, "decision", d.Decision, "via", d.Via, "reasonChars", utf8.RuneCountInString(d.Reason))
 	view := func() (*ApprovalView, error) {
 		return w.approvalView(ReviewerQuery{ReviewerID: in.ReviewerID, Groups: in.Groups}), nil

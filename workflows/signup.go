@@ -463,8 +463,8 @@ func (w *signup) provision(ctx workflow.Context, approved bool) (*StepResult, er
 	w.accountID = res.AccountID
 	w.logger.Info("sign-up completed", "accountId", res.AccountID)
 	if approved {
-		msg := w.in.Flow.Approval.Messages.Message("approved")
-		w.notifyApplicant(ctx, "approved", msg)
+		msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantApproved)
+		w.notifyApplicant(ctx, activities.ApplicantApproved, msg)
 		return w.end(ctx, StatusCompleted, msg), nil
 	}
 	// Short: the run stays open until this is done, and a new start for the address waits for that.

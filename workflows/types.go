@@ -90,10 +90,14 @@ const (
 	ErrNoApproval      = "no_approval"      // the sign-up has no approval request (yet)
 )
 
-// Decisions.
+// Decisions, and who or what made them (Decision.Via; ReviewerPolicy/ViaPolicy for an automatic rule).
 const (
 	DecisionApprove = "approve"
 	DecisionDeny    = "deny"
+	ViaAPI          = "api"
+	ViaLink         = "link"
+	ViaPolicy       = "policy"
+	ReviewerPolicy  = "policy"
 	// MaxReasonLength bounds a decision's reason (characters).
 	MaxReasonLength = 1000
 )
