@@ -17,7 +17,10 @@ ENV GOTOOLCHAIN=auto \
 WORKDIR /src
 
 # Dependencies in their own layer: only a go.mod/go.sum change re-downloads.
+# go.mod replaces the plugin SDK module with ./plugins/sdk, so its go.mod
+# must be there too.
 COPY go.mod go.sum ./
+COPY plugins/sdk/go.mod plugins/sdk/go.sum ./plugins/sdk/
 RUN go mod download
 
 COPY . .

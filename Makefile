@@ -2,8 +2,10 @@
 GO            ?= go
 TEMPORAL_CLI  ?= v1.5.1
 BIN           := $(CURDIR)/bin
+# The Go modules of the tree: the root and the plugin SDK (plugins/sdk/go.mod).
+GO_MODULES    := . $(patsubst %/go.mod,%,$(wildcard */go.mod */*/go.mod))
 
-.PHONY: all build check-go run test test-unit vet fmt bench fuzz clean
+.PHONY: all build check-go run test test-unit lint vet fmt bench fuzz clean
 
 all: build
 
@@ -34,9 +36,44 @@ run: build plugins $(TEMPORAL_STAMP)
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory test-sdk
 
+# The fast checks (under a minute with a warm build cache): -short skips every test that needs a server
+# of its own. internal/testredis.Start skips instead of starting redis-server, integration/'s TestMain
+# starts no Temporal server and runs nothing, and tests that build and run plugin binaries skip. It
+# covers every Go module (the root and plugins/sdk).
 test-unit:
-	$(GO) test -count=1 -short ./...
+	@for m in $(GO_MODULES); do echo "go test -count=1 -short ./... ($$m)"; (cd $$m && $(GO) test -count=1 -short ./...) || exit 1; done
+
+# Static checks: gofmt (generated *.pb.go excepted), go vet, staticcheck and workflowcheck (determinism
+# of the workflow code in workflows/; what it must not report, and why, is in
+# workflows/workflowcheck.config.yaml or an inline //workflowcheck:ignore with a reason). vet and
+# staticcheck run in every Go module of the tree (the root and plugins/sdk). The analysers are pinned
+# here and installed into ./bin like the temporal CLI: the stamp names the version, so changing one
+# installs that version. staticcheck's release must support the Go toolchain in use (v0.8.2 is
+# 2026.2.2); workflowcheck's is the one released alongside go.temporal.io/sdk's line (v1.50).
+STATICCHECK   ?= v0.8.2
+WORKFLOWCHECK ?= v0.6.0
+STATICCHECK_STAMP   := $(BIN)/.staticcheck-$(STATICCHECK)
+WORKFLOWCHECK_STAMP := $(BIN)/.workflowcheck-$(WORKFLOWCHECK)
+$(STATICCHECK_STAMP): | check-go
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK)
+	@touch $@
+$(WORKFLOWCHECK_STAMP): | check-go
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK)
+	@touch $@
+
+# Every check runs; the target fails at the end if any of them found something.
+lint: check-go $(STATICCHECK_STAMP) $(WORKFLOWCHECK_STAMP)
+	@status=0; \
+	echo "gofmt"; unformatted=$$(gofmt -l . | grep -v '\.pb\.go$$'); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change (make fmt):" >&2; echo "$$unformatted" >&2; status=1; fi; \
+	for m in $(GO_MODULES); do echo "go vet ($$m)"; (cd $$m && $(GO) vet ./...) || status=1; done; \
+	for m in $(GO_MODULES); do echo "staticcheck ($$m)"; (cd $$m && $(BIN)/staticcheck ./...) || status=1; done; \
+	echo "workflowcheck (./workflows/...)"; $(BIN)/workflowcheck -config workflows/workflowcheck.config.yaml ./workflows/... || status=1; \
+	if [ $$status -ne 0 ]; then echo "make lint: findings above" >&2; fi; exit $$status
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseResponse -fuzztime 30s ./connector/
@@ -65,23 +102,29 @@ fmt:
 clean:
 	rm -rf $(BIN) .data
 
-# Connector plugins. `make proto` regenerates plugins/proto/*.pb.go (committed) with protoc from Debian's
-# protobuf-compiler package and the pinned Go generators installed into ./bin; `make plugins` builds the
-# example plugins into ./bin/plugins/. Both are phony: ./plugins is also a directory.
-.PHONY: proto plugins
+# Connector plugins. The plugin SDK is a module of its own (plugins/sdk/go.mod; the root go.mod uses it
+# through a replace), so `go test ./...` at the root does not enter it: `make test-sdk` vets and tests it.
+# `make proto` regenerates the SDK's internal wire protocol (plugins/sdk/internal/proto/*.pb.go, committed)
+# with protoc from Debian's protobuf-compiler package and the pinned Go generators installed into ./bin;
+# `make plugins` builds the example plugins into ./bin/plugins/. All are phony: ./plugins is a directory.
+.PHONY: proto plugins test-sdk
 PROTOC_GEN_GO      ?= v1.36.11
 PROTOC_GEN_GO_GRPC ?= v1.6.2
+PROTO_DIR          := plugins/sdk/internal/proto
 
 proto: check-go
 	@command -v protoc >/dev/null 2>&1 || { echo "make: protoc is needed: apt-get install -y protobuf-compiler" >&2; exit 1; }
 	@mkdir -p $(BIN)
 	GOBIN=$(BIN) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO)
 	GOBIN=$(BIN) $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC)
-	PATH="$(BIN):$$PATH" protoc --proto_path=plugins/proto \
-	  --go_out=plugins/proto --go_opt=paths=source_relative \
-	  --go-grpc_out=plugins/proto --go-grpc_opt=paths=source_relative \
-	  plugins/proto/connector.proto
+	PATH="$(BIN):$$PATH" protoc --proto_path=$(PROTO_DIR) \
+	  --go_out=$(PROTO_DIR) --go_opt=paths=source_relative \
+	  --go-grpc_out=$(PROTO_DIR) --go-grpc_opt=paths=source_relative \
+	  $(PROTO_DIR)/connector.proto
 
 plugins: check-go
 	@mkdir -p $(BIN)/plugins
 	$(GO) build -o $(BIN)/plugins/ ./plugins/examples/...
+
+test-sdk: check-go
+	cd plugins/sdk && $(GO) vet ./... && $(GO) test -count=1 ./...

@@ -14,6 +14,7 @@ require (
 	github.com/hashicorp/go-plugin v1.8.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/signupflow/signupflow/plugins/sdk v0.0.0
 	github.com/spf13/cobra v1.10.2
 	github.com/stretchr/testify v1.12.1
 	github.com/wneessen/go-mail v0.8.1
@@ -266,3 +267,8 @@ require (
 	sigs.k8s.io/structured-merge-diff/v6 v6.4.0 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+// The plugin SDK is a module of its own (plugins/sdk/go.mod; released as tags plugins/sdk/vX.Y.Z), so a
+// plugin does not inherit this module's dependencies. signupflow always builds against the SDK in the
+// same checkout: a protocol change lands on the host and the plugin side in one commit.
+replace github.com/signupflow/signupflow/plugins/sdk => ./plugins/sdk

@@ -12,7 +12,6 @@ import (
 	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
-	"github.com/signupflow/signupflow/plugins"
 	"github.com/signupflow/signupflow/reviewers"
 )
 
@@ -20,14 +19,14 @@ import (
 type Activities struct {
 	Codes *otp.Store
 	// Budget holds the per-address code budgets and the per-domain verified counts.
-	Budget     *budget.Store
-	Directory  *directory.Store
-	Mail       mail.Sender
-	Connectors *connector.Client
-	// Plugins runs the connector plugins. worker.Run closes it when the worker stops. (Activities has
-	// no Close method: every exported method is registered as an activity.)
-	Plugins *plugins.Manager
-	Logger  *slog.Logger
+	Budget    *budget.Store
+	Directory *directory.Store
+	Mail      mail.Sender
+	// Connectors calls connectors, one connector.Caller per kind (HTTP, plugins). worker.Run closes it
+	// when the worker stops, which kills the plugin processes. (Activities has no Close method: every
+	// exported method is registered as an activity.)
+	Connectors *connector.Registry
+	Logger     *slog.Logger
 
 	// Reviewers is the reviewer directory of the live configuration (built without tokens).
 	Reviewers *reviewers.Directory

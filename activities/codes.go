@@ -68,16 +68,17 @@ func ceilSeconds(d time.Duration) int {
 	return max(1, int((d+time.Second-1)/time.Second))
 }
 
-// VerifyCodeInput carries the HMAC of what the applicant typed, never the code, and the (canonical)
-// address whose wrong-code budget the check spends.
+// VerifyCodeInput carries the HMAC of what the applicant typed, never the code, the (canonical) address
+// whose wrong-code budget the check spends, and the session whose attempts it counts.
 type VerifyCodeInput struct {
 	SignupID string       `json:"signupId"`
 	CodeHash string       `json:"codeHash"`
 	Email    string       `json:"email,omitempty"`
+	Session  string       `json:"session,omitempty"` // the session's token hash
 	Domain   *DomainLimit `json:"domain,omitempty"`
 }
 
-// DomainLimit asks VerifyCode to count a right code against the flow's verified sign-ups per domain
+// DomainLimit asks VerifyCode to count a right code against the flow's verified mailboxes per domain
 // and day.
 type DomainLimit struct {
 	FlowID string `json:"flowId"`
@@ -85,8 +86,8 @@ type DomainLimit struct {
 	PerDay int    `json:"perDay"`
 }
 
-// OutcomeDomainFull: the code was right, but the domain's verified sign-ups of the day are used up.
-const OutcomeDomainFull otp.Outcome = "domain_full"
+// OutcomeDomainFull: the code is right, but the domain's verified mailboxes of the day are used up.
+const OutcomeDomainFull = otp.DomainFull
 
 // VerifyCodeResult says whether the code was right.
 type VerifyCodeResult struct {
@@ -96,24 +97,24 @@ type VerifyCodeResult struct {
 	RetryAfterSeconds int `json:"retryAfterSeconds,omitempty"`
 }
 
-// VerifyCode checks a code. It is not retried blindly by the workflow: each call spends an attempt.
+// VerifyCode checks a code. It is not retried blindly by the workflow: each call spends an attempt; a
+// retry of the same activity after it took the right code is answered OK again.
 func (a *Activities) VerifyCode(ctx context.Context, in *VerifyCodeInput) (*VerifyCodeResult, error) {
-	r, err := a.Codes.Verify(ctx, in.SignupID, in.Email, in.CodeHash)
+	check := otp.Check{SignupID: in.SignupID, Email: in.Email, Session: in.Session, CodeHash: in.CodeHash}
+	if activity.IsActivity(ctx) {
+		info := activity.GetInfo(ctx)
+		check.Owner = info.WorkflowExecution.RunID + "/" + info.ActivityID
+	}
+	if d := in.Domain; d != nil {
+		check.Domain = &otp.DomainLimit{FlowID: d.FlowID, Domain: d.Domain, PerDay: d.PerDay}
+	}
+	r, err := a.Codes.Verify(ctx, check)
 	if err != nil {
 		return nil, err
 	}
 	out := &VerifyCodeResult{Outcome: r.Outcome, AttemptsLeft: r.AttemptsLeft}
-	if r.Outcome == otp.Locked {
+	if r.Outcome == otp.Locked || r.Outcome == otp.DomainFull {
 		out.RetryAfterSeconds = ceilSeconds(r.RetryAfter)
-	}
-	if r.Outcome == otp.OK && in.Domain != nil && a.Budget != nil {
-		d, err := a.Budget.CountVerified(ctx, in.Domain.FlowID, in.Domain.Domain, in.Domain.PerDay)
-		if err != nil {
-			return nil, err
-		}
-		if !d.Allowed {
-			out = &VerifyCodeResult{Outcome: OutcomeDomainFull, RetryAfterSeconds: ceilSeconds(d.RetryAfter)}
-		}
 	}
 	if out.Outcome != otp.OK {
 		a.Metrics.CodeFailed(string(out.Outcome))

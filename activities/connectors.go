@@ -9,21 +9,20 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/metrics"
-	"github.com/signupflow/signupflow/plugins"
 )
 
-// CallConnectorInput is one connector call. The endpoint carries secret names, never secrets. Plugin is
-// set for a connector plugin, whose id and timeout are still Endpoint's.
+// CallConnectorInput is one connector call. The target (JSON members endpoint and plugin, of any
+// connector kind) carries secret names, never secrets.
 type CallConnectorInput struct {
-	SignupID  string             `json:"signupId"`
-	Endpoint  connector.Endpoint `json:"endpoint"`
-	Plugin    *plugins.Config    `json:"plugin,omitempty"`
-	Step      connector.Step     `json:"step"`
-	ClientID  string             `json:"clientId"`
-	UILocales string             `json:"uiLocales,omitempty"`
-	Email     string             `json:"email"`
-	Claims    map[string]any     `json:"claims"`
+	SignupID string `json:"signupId"`
+	flow.Target
+	Step      connector.Step `json:"step"`
+	ClientID  string         `json:"clientId"`
+	UILocales string         `json:"uiLocales,omitempty"`
+	Email     string         `json:"email"`
+	Claims    map[string]any `json:"claims"`
 }
 
 // CallConnectorResult is the connector's valid answer.
@@ -35,14 +34,14 @@ type CallConnectorResult struct {
 	LatencyMs   int64            `json:"latencyMs"`
 }
 
-// CallConnector calls a connector: over HTTP, or through the plugin manager for a connector plugin.
-// Both kinds fail with *connector.Error. Timeouts, network errors (a plugin that crashed included) and
-// 5xx are returned as plain errors and retried by the workflow's policy; contract violations, 4xx and
-// configuration faults are final.
+// CallConnector calls a connector through the Caller of its kind (a.Connectors). Every kind fails with
+// *connector.Error. Timeouts, network errors (a plugin that crashed included) and 5xx are returned as
+// plain errors and retried by the workflow's policy; contract violations, 4xx and configuration faults
+// (a kind this worker does not run included) are final.
 func (a *Activities) CallConnector(ctx context.Context, in *CallConnectorInput) (*CallConnectorResult, error) {
 	req := ConnectorRequest(in)
 	start := time.Now()
-	res, err := a.call(ctx, in, req)
+	res, err := a.Connectors.Call(ctx, in.Target, req, in.SignupID)
 	latency := time.Since(start)
 	log := a.logger().With("connector", in.Endpoint.ID, "step", in.Step, "signupId", in.SignupID,
 		"attempt", activity.GetInfo(ctx).Attempt, "latencyMs", latency.Milliseconds())
@@ -91,15 +90,4 @@ func ConnectorRequest(in *CallConnectorInput) *connector.Request {
 		Identities: []connector.Identity{{SignInType: "federated", Issuer: "mail", IssuerAssignedID: in.Email}},
 		Claims:     in.Claims,
 	}
-}
-
-// call makes one attempt with the connector's kind.
-func (a *Activities) call(ctx context.Context, in *CallConnectorInput, req *connector.Request) (*connector.Response, error) {
-	if in.Plugin == nil {
-		return a.Connectors.Call(ctx, in.Endpoint, req, in.SignupID)
-	}
-	if a.Plugins == nil {
-		return nil, &connector.Error{Kind: connector.KindConfig, Msg: "this worker runs no connector plugins"}
-	}
-	return a.Plugins.Invoke(ctx, in.Endpoint.ID, *in.Plugin, in.Endpoint.Timeout, req, in.SignupID)
 }

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/internal/testplugins"
 	"github.com/signupflow/signupflow/plugins"
 )
@@ -65,9 +66,19 @@ func requireRetryable(t *testing.T, err error) {
 	}
 }
 
-func pluginInput(id string, cfg plugins.Config, step connector.Step, email string, claims map[string]any) *CallConnectorInput {
-	return &CallConnectorInput{SignupID: "signup-f-0123", Endpoint: connector.Endpoint{ID: id, Timeout: 5 * time.Second},
-		Plugin: &cfg, Step: step, ClientID: "app", Email: email, Claims: claims}
+func pluginInput(id string, cfg flow.Plugin, step connector.Step, email string, claims map[string]any) *CallConnectorInput {
+	return &CallConnectorInput{SignupID: "signup-f-0123", Target: flow.Target{Endpoint: flow.Endpoint{ID: id, Timeout: 5 * time.Second},
+		Plugin: &cfg}, Step: step, ClientID: "app", Email: email, Claims: claims}
+}
+
+// callers is the registry of a worker: HTTP, and plugins when m is not nil.
+func callers(m *plugins.Manager) *connector.Registry {
+	r := connector.NewRegistry()
+	r.Register(flow.KindHTTP, connector.NewClient(nil))
+	if m != nil {
+		r.Register(flow.KindPlugin, m)
+	}
+	return r
 }
 
 func TestCallConnectorHTTP(t *testing.T) {
@@ -84,9 +95,9 @@ func TestCallConnectorHTTP(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	a := &Activities{Connectors: connector.NewClient(nil), Logger: slog.New(slog.DiscardHandler)}
+	a := &Activities{Connectors: callers(nil), Logger: slog.New(slog.DiscardHandler)}
 	in := func(email string) *CallConnectorInput {
-		return &CallConnectorInput{SignupID: "signup-f-0123", Endpoint: connector.Endpoint{ID: "h", URL: srv.URL, Timeout: time.Second},
+		return &CallConnectorInput{SignupID: "signup-f-0123", Target: flow.Target{Endpoint: flow.Endpoint{ID: "h", URL: srv.URL, Timeout: time.Second}},
 			Step: connector.StepPostAttributeCollection, Email: email, Claims: map[string]any{}}
 	}
 
@@ -107,17 +118,17 @@ func TestCallConnectorPlugin(t *testing.T) {
 		t.Skip("-short: builds and runs plugin processes")
 	}
 	logs := &syncBuffer{}
-	a := &Activities{Connectors: connector.NewClient(nil), Logger: slog.New(slog.NewTextHandler(logs, nil))}
-	a.Plugins = plugins.NewManager(a.Logger)
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	a := &Activities{Connectors: callers(plugins.NewManager(logger)), Logger: logger}
 	t.Cleanup(func() {
-		a.Plugins.Close()
+		a.Connectors.Close()
 		require.Empty(t, testplugins.Running(), "plugin processes left after Close")
 	})
-	allowlist := plugins.Config{Command: testplugins.Path(t, testplugins.DomainAllowlist),
+	allowlist := flow.Plugin{Command: testplugins.Path(t, testplugins.DomainAllowlist),
 		Config: map[string]any{"domains": []any{"fabrikam.com"}, "message": "Partners only."}}
 
 	t.Run("Continue, claims and the same log line as HTTP", func(t *testing.T) {
-		cfg := plugins.Config{Command: testplugins.Path(t, testplugins.NameNormalizer)}
+		cfg := flow.Plugin{Command: testplugins.Path(t, testplugins.NameNormalizer)}
 		res, err := callConnector(t, a, pluginInput("names", cfg, connector.StepPostAttributeCollection,
 			"ann@fabrikam.com", map[string]any{"displayName": "ann  SMITH", "city": "Lyon"}))
 		require.NoError(t, err)
@@ -140,13 +151,13 @@ func TestCallConnectorPlugin(t *testing.T) {
 		requireFinal(t, err, connector.KindConfig)
 		require.ErrorContains(t, err, "domain")
 
-		missing := plugins.Config{Command: filepath.Join(t.TempDir(), "nope")}
+		missing := flow.Plugin{Command: filepath.Join(t.TempDir(), "nope")}
 		_, err = callConnector(t, a, pluginInput("missing", missing, connector.StepPostFederationSignup, "ann@fabrikam.com", nil))
 		requireFinal(t, err, connector.KindConfig)
 		require.ErrorContains(t, err, "no such file")
 	})
 	t.Run("a crash is retried, and the retry reaches a new process", func(t *testing.T) {
-		cfg := plugins.Config{Command: testplugins.Path(t, testplugins.Crash),
+		cfg := flow.Plugin{Command: testplugins.Path(t, testplugins.Crash),
 			Env: map[string]string{testplugins.EnvCrashMarker: filepath.Join(t.TempDir(), "crashed")}}
 		in := pluginInput("crash", cfg, connector.StepPostAttributeCollection, "ann@fabrikam.com", nil)
 		_, err := callConnector(t, a, in)
@@ -155,9 +166,28 @@ func TestCallConnectorPlugin(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, connector.ActionContinue, res.Action)
 	})
-	t.Run("a worker without a plugin manager refuses plugins for good", func(t *testing.T) {
-		plain := &Activities{Connectors: connector.NewClient(nil), Logger: slog.New(slog.DiscardHandler)}
+	t.Run("a worker without a plugin Caller refuses plugins for good", func(t *testing.T) {
+		plain := &Activities{Connectors: callers(nil), Logger: slog.New(slog.DiscardHandler)}
 		_, err := callConnector(t, plain, pluginInput("allow", allowlist, connector.StepPostFederationSignup, "ann@fabrikam.com", nil))
 		requireFinal(t, err, connector.KindConfig)
 	})
+}
+
+// TestCallConnectorInputJSON: an activity scheduled before the connector settings moved to flow (its
+// input is in the history) decodes into today's input, and today's input encodes the same JSON.
+func TestCallConnectorInputJSON(t *testing.T) {
+	const recorded = `{"signupId":"s1","endpoint":{"id":"allow","url":"","auth":{"type":""},"timeout":5000000000},` +
+		`"plugin":{"command":"./bin/plugins/domain-allowlist","args":["-v"],"sha256":"ab","env":{"TOKEN":"${API_TOKEN}"},"config":{"domains":["fabrikam.com"],"n":3}},` +
+		`"step":"PostFederationSignup","clientId":"app","uiLocales":"fr","email":"a@b.c","claims":{"x":"y"}}`
+	var in CallConnectorInput
+	require.NoError(t, json.Unmarshal([]byte(recorded), &in))
+	require.Equal(t, CallConnectorInput{SignupID: "s1",
+		Target: flow.Target{Endpoint: flow.Endpoint{ID: "allow", Timeout: 5 * time.Second},
+			Plugin: &flow.Plugin{Command: "./bin/plugins/domain-allowlist", Args: []string{"-v"}, SHA256: "ab",
+				Env: map[string]string{"TOKEN": "${API_TOKEN}"}, Config: map[string]any{"domains": []any{"fabrikam.com"}, "n": 3.0}}},
+		Step: connector.StepPostFederationSignup, ClientID: "app", UILocales: "fr", Email: "a@b.c", Claims: map[string]any{"x": "y"},
+	}, in)
+	again, err := json.Marshal(&in)
+	require.NoError(t, err)
+	require.Equal(t, recorded, string(again))
 }

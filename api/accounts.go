@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/signupflow/signupflow/directory"
+	"github.com/signupflow/signupflow/signup"
 	"github.com/signupflow/signupflow/workflows"
 )
 
@@ -35,8 +36,7 @@ func (s *server) requireAdmin(c *gin.Context) {
 	if s.AdminToken == "" || !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
 		if s.AdminToken != "" && ok && s.tooManyAdminFailures(c) {
 			p := newProblem(http.StatusTooManyRequests, CodeTooManyFailures, "too many failed admin sign-ins from your address; try again later")
-			p.RetryAfter = int(adminFailWindow / time.Second)
-			writeProblem(c, p)
+			writeProblem(c, p.WithRetry(int(adminFailWindow/time.Second)))
 			return
 		}
 		c.Header("WWW-Authenticate", `Bearer realm="signupflow-admin"`)
@@ -54,8 +54,8 @@ func (s *server) requireAdmin(c *gin.Context) {
 // the limit. Redis trouble is logged and counts as not past it (the token check itself still holds).
 func (s *server) tooManyAdminFailures(c *gin.Context) bool {
 	ctx := c.Request.Context()
-	key := KeyPrefix + "rl:admin-fail:" + s.clientKey(c)
-	pipe := s.Redis.TxPipeline()
+	key := signup.KeyPrefix + "rl:admin-fail:" + s.svc.ClientKey(c.Request)
+	pipe := s.svc.Redis.TxPipeline()
 	n := pipe.Incr(ctx, key)
 	pipe.ExpireNX(ctx, key, adminFailWindow)
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -84,9 +84,9 @@ func (s *server) getAccount(c *gin.Context) {
 }
 
 func (s *server) findAccounts(c *gin.Context) {
-	email, ok := parseEmail(c.Query("email"))
+	email, ok := signup.ParseEmail(c.Query("email"))
 	if !ok {
-		writeFieldProblem(c, "email", "invalid", newProblem(http.StatusBadRequest, CodeInvalidEmail, "query parameter email must be an e-mail address"))
+		writeProblem(c, newProblem(http.StatusBadRequest, CodeInvalidEmail, "query parameter email must be an e-mail address").WithField("email", "invalid"))
 		return
 	}
 	items := []*directory.Account{}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/signupflow/signupflow/signup"
 )
 
 func (s *server) addHealthRoutes(r gin.IRouter) {
@@ -19,17 +21,17 @@ func (s *server) ready(c *gin.Context) {
 	defer cancel()
 	checks := gin.H{"temporal": "ok", "redis": "ok"}
 	ok := true
-	if _, err := s.Temporal.CheckHealth(ctx, nil); err != nil {
+	if _, err := s.svc.Temporal.CheckHealth(ctx, nil); err != nil {
 		checks["temporal"], ok = "unreachable", false
 	}
-	if err := s.Redis.Ping(ctx).Err(); err != nil {
+	if err := s.svc.Redis.Ping(ctx).Err(); err != nil {
 		checks["redis"], ok = "unreachable", false
 	}
 	if !ok {
 		p := newProblem(http.StatusServiceUnavailable, CodeUnavailable, "a dependency is not reachable")
 		c.Header("Retry-After", "5")
 		c.Header("Cache-Control", "no-store")
-		c.Render(http.StatusServiceUnavailable, problemRender{&readyProblem{Problem: p, Checks: checks}})
+		c.Render(http.StatusServiceUnavailable, problemRender{&readyProblem{Error: p, Checks: checks}})
 		c.Abort()
 		return
 	}
@@ -37,6 +39,6 @@ func (s *server) ready(c *gin.Context) {
 }
 
 type readyProblem struct {
-	*Problem
+	*signup.Error
 	Checks gin.H `json:"checks"`
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/signupflow/signupflow/signup"
 )
 
 // MaxBodyBytes caps request bodies.
@@ -68,7 +70,7 @@ func readJSON(c *gin.Context, dst any) bool {
 	return false
 }
 
-func decodeProblem(err error) *Problem {
+func decodeProblem(err error) *signup.Error {
 	var tooBig *http.MaxBytesError
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
@@ -76,9 +78,8 @@ func decodeProblem(err error) *Problem {
 	case errors.As(err, &tooBig):
 		return newProblem(http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("the body is larger than %d bytes", MaxBodyBytes))
 	case errors.As(err, &typeErr):
-		p := newProblem(http.StatusBadRequest, CodeInvalidRequest, fmt.Sprintf("%s must be %s", fieldName(typeErr.Field), jsonKind(typeErr.Type.Kind().String())))
-		p.Fields = fieldErr(fieldName(typeErr.Field), "wrong_type", p.Detail)
-		return p
+		return newProblem(http.StatusBadRequest, CodeInvalidRequest, fmt.Sprintf("%s must be %s", fieldName(typeErr.Field), jsonKind(typeErr.Type.Kind().String()))).
+			WithField(fieldName(typeErr.Field), "wrong_type")
 	case errors.As(err, &syntaxErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return newProblem(http.StatusBadRequest, CodeInvalidJSON, "the body is not a valid JSON object")
 	}

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,29 +8,20 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
-	commonpb "go.temporal.io/api/common/v1"
-	"go.temporal.io/api/serviceerror"
-	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/internal/testredis"
 	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/reviewers"
-	"github.com/signupflow/signupflow/workflows"
+	"github.com/signupflow/signupflow/signup"
 )
 
-// Handler tests of the public surface's protections (issue 10, items 8 and 9): security headers,
-// /metrics placement, admin token throttling and review links bound to their run and stage. Temporal is
-// a small fake of the calls the review page makes; the real workflow is the integration tests' job.
+// Handler tests of the JSON API's protections (issue 10, item 9): admin token throttling. The
+// headers every answer carries and /metrics are httpserver's tests; review links are web's.
 
 const surfaceYAML = `
 server: {publicURL: "%s"}
@@ -58,10 +47,8 @@ userFlows:
 const surfaceAdminToken = "surface-admin-token-0123456789abcdef"
 
 type surface struct {
-	t     *testing.T
-	h     http.Handler
-	tc    *linkTemporal
-	links *reviewers.Signer
+	t *testing.T
+	h http.Handler
 }
 
 func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surface {
@@ -77,12 +64,13 @@ func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surfac
 	met, err := metrics.New()
 	require.NoError(t, err)
 	rs := testredis.Start(t)
-	secret := []byte("0123456789abcdef0123456789abcdef")
-	s := &surface{t: t, tc: &linkTemporal{runs: []string{"run-2"}}, links: reviewers.NewSigner(secret)}
-	s.h = NewRouter(Deps{Config: cfg, Redis: rs.Client, Secret: secret, AdminToken: surfaceAdminToken,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Reviewers: dir, Temporal: s.tc, Metrics: met,
-		Links: s.links, Nonces: &reviewers.Nonces{Redis: rs.Client, Prefix: KeyPrefix}})
-	return s
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := signup.New(signup.Deps{Config: cfg, Redis: rs.Client, Secret: []byte("0123456789abcdef0123456789abcdef"),
+		Logger: logger, Metrics: met})
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	AddRoutes(r, Deps{Service: svc, AdminToken: surfaceAdminToken, Logger: logger, Reviewers: dir, Metrics: met})
+	return &surface{t: t, h: r}
 }
 
 func (s *surface) do(method, target, token, remote string, form url.Values) *httptest.ResponseRecorder {
@@ -106,47 +94,6 @@ func (s *surface) do(method, target, token, remote string, form url.Values) *htt
 	return w
 }
 
-func TestNosniffOnEveryAnswer(t *testing.T) {
-	s := newSurface(t, "http://localhost:8080", nil)
-	for _, tt := range []struct {
-		method, path string
-		status       int
-	}{
-		{"GET", "/healthz", 200},
-		{"GET", "/no/such/page", 404},
-		{"DELETE", "/healthz", 405},
-		{"GET", "/v1/accounts?email=a@b.example", 401},
-		{"GET", "/approvals/review?t=garbage", 400},
-		{"GET", "/metrics", 200},
-	} {
-		w := s.do(tt.method, tt.path, "", "", nil)
-		require.Equal(t, tt.status, w.Code, "%s %s: %s", tt.method, tt.path, w.Body)
-		require.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"), "%s %s", tt.method, tt.path)
-		require.Empty(t, w.Header().Get("Strict-Transport-Security"), "no HSTS over http")
-	}
-}
-
-func TestHSTSWhenPublicURLIsHTTPS(t *testing.T) {
-	s := newSurface(t, "https://signup.example", nil)
-	for _, path := range []string{"/healthz", "/no/such/page", "/v1/accounts"} {
-		w := s.do("GET", path, "", "", nil)
-		require.Equal(t, "max-age=31536000; includeSubDomains", w.Header().Get("Strict-Transport-Security"), path)
-		require.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"), path)
-	}
-}
-
-func TestMetricsOnlyOnTheirOwnListenerWhenSet(t *testing.T) {
-	open := newSurface(t, "http://localhost:8080", nil)
-	w := open.do("GET", "/metrics", "", "", nil)
-	require.Equal(t, http.StatusOK, w.Code)
-	require.Contains(t, w.Body.String(), "signupflow_")
-
-	private := newSurface(t, "http://localhost:8080", func(c *flow.Config) { c.Server.MetricsListen = "127.0.0.1:9464" })
-	w = private.do("GET", "/metrics", "", "", nil)
-	require.Equal(t, http.StatusNotFound, w.Code, "the public listener does not serve /metrics when metricsListen is set")
-	require.NotContains(t, w.Body.String(), "signupflow_")
-}
-
 func TestAdminTokenFailuresThrottledRightTokenPasses(t *testing.T) {
 	s := newSurface(t, "http://localhost:8080", nil)
 	const path = "/v1/accounts?email=ann@fabrikam.example"
@@ -168,159 +115,4 @@ func TestAdminTokenFailuresThrottledRightTokenPasses(t *testing.T) {
 	// No token at all is not a guess.
 	w = s.do("GET", path, "", attacker, nil)
 	require.Equal(t, http.StatusUnauthorized, w.Code)
-}
-
-func surfaceSignupID() string { return fmt.Sprintf("signup-f-%032x", 7) }
-
-// linkTemporal is the Temporal of the review page: runs are what successive DescribeWorkflowExecution
-// calls say is the latest run (the last one repeats); the update checks run and stage as the server
-// and the workflow's validator do.
-type linkTemporal struct {
-	client.Client // nil: any other call panics
-	mu            sync.Mutex
-	runs          []string
-	stage         string // the current stage
-	updates       []client.UpdateWorkflowOptions
-}
-
-func (f *linkTemporal) latest() string {
-	r := f.runs[0]
-	if len(f.runs) > 1 {
-		f.runs = f.runs[1:]
-	}
-	return r
-}
-
-func (f *linkTemporal) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
-		Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: f.latest()}}}, nil
-}
-
-func (f *linkTemporal) view() *workflows.ApprovalView {
-	return &workflows.ApprovalView{ID: surfaceSignupID(), Email: "ann@fabrikam.example", FlowID: "f", AppName: "Acme Portal",
-		Status: workflows.StatusPendingApproval, CurrentStage: f.stage, MayDecide: true,
-		Stages:       []workflows.StageView{{Name: "sponsor", Reviewers: "managers", Quorum: 1}, {Name: "final", Reviewers: "managers", Quorum: 1}},
-		PendingSince: time.Now().Add(-time.Hour), ExpiresAt: time.Now().Add(time.Hour)}
-}
-
-type surfaceValue struct{ v any }
-
-func (j surfaceValue) HasValue() bool { return true }
-
-func (j surfaceValue) Get(ptr any) error {
-	b, err := json.Marshal(j.v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, ptr)
-}
-
-func (f *linkTemporal) QueryWorkflow(_ context.Context, _, _, _ string, _ ...any) (converter.EncodedValue, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return surfaceValue{f.view()}, nil
-}
-
-type surfaceUpdate struct {
-	client.WorkflowUpdateHandle
-	out any
-	err error
-}
-
-func (u surfaceUpdate) Get(_ context.Context, ptr any) error {
-	if u.err != nil {
-		return u.err
-	}
-	return surfaceValue{u.out}.Get(ptr)
-}
-
-func (f *linkTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.updates = append(f.updates, o)
-	in := o.Args[0].(*workflows.DecisionInput)
-	switch {
-	case o.RunID != "" && o.RunID != f.runs[0]:
-		return nil, serviceerror.NewNotFound("workflow execution already completed")
-	case in.Stage != "" && in.Stage != f.stage:
-		return surfaceUpdate{err: temporal.NewApplicationError("this link is for the stage "+in.Stage, workflows.ErrOtherStage)}, nil
-	}
-	v := f.view()
-	v.Status, v.CurrentStage, v.MayDecide = workflows.StatusCompleted, "", false
-	return surfaceUpdate{out: v}, nil
-}
-
-func (s *surface) link(run, stage string) string {
-	s.t.Helper()
-	tok, err := s.links.New(reviewers.Target{SignupID: surfaceSignupID(), RunID: run, Stage: stage}, "alice", time.Now().Add(time.Hour))
-	require.NoError(s.t, err)
-	return tok
-}
-
-func TestReviewLinkOfAnEarlierApplicationDecidesNothing(t *testing.T) {
-	s := newSurface(t, "http://localhost:8080", nil)
-	s.tc.stage = "sponsor"
-	old := s.link("run-1", "sponsor") // mailed for the address's earlier application
-
-	w := s.do("GET", "/approvals/review?t="+old, "", "", nil)
-	require.Equal(t, http.StatusGone, w.Code)
-	require.Contains(t, w.Body.String(), "This link belongs to an earlier application of this address")
-	require.NotContains(t, w.Body.String(), "<form")
-	require.NotContains(t, w.Body.String(), "ann@fabrikam.example", "the new application is not shown")
-
-	w = s.do("POST", "/approvals/review", "", "", url.Values{"t": {old}, "decision": {"approve"}})
-	require.Equal(t, http.StatusGone, w.Code)
-	require.Contains(t, w.Body.String(), "earlier application")
-	require.Empty(t, s.tc.updates, "nothing was sent to the workflow")
-}
-
-func TestReviewLinkDecisionGoesToItsRunOnly(t *testing.T) {
-	s := newSurface(t, "http://localhost:8080", nil)
-	s.tc.stage = "final"
-	tok := s.link("run-2", "final")
-	w := s.do("GET", "/approvals/review?t="+tok, "", "", nil)
-	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	require.Contains(t, w.Body.String(), `<form method="post" action="/approvals/review">`)
-
-	// The address applies again between the page and the POST: the link's run has closed.
-	s.tc.runs = []string{"run-2", "run-3"}
-	w = s.do("POST", "/approvals/review", "", "", url.Values{"t": {tok}, "decision": {"approve"}})
-	require.Equal(t, http.StatusGone, w.Code, w.Body.String())
-	require.Contains(t, w.Body.String(), "earlier application")
-	require.Len(t, s.tc.updates, 1)
-	require.Equal(t, "run-2", s.tc.updates[0].RunID, "the update names the link's run")
-
-	// On the link's own run it decides, naming its stage.
-	s.tc.runs, s.tc.updates = []string{"run-2"}, nil
-	w = s.do("POST", "/approvals/review", "", "", url.Values{"t": {tok}, "decision": {"approve"}})
-	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	require.Contains(t, w.Body.String(), "You approved this request")
-	require.Len(t, s.tc.updates, 1)
-	require.Equal(t, "run-2", s.tc.updates[0].RunID)
-	in := s.tc.updates[0].Args[0].(*workflows.DecisionInput)
-	require.Equal(t, "final", in.Stage)
-	require.Equal(t, "link", in.Via)
-}
-
-func TestReviewLinkOfAnEarlierStageDecidesNothing(t *testing.T) {
-	s := newSurface(t, "http://localhost:8080", nil)
-	s.tc.stage = "final"
-	old := s.link("run-2", "sponsor") // mailed for the first stage, which has been approved
-
-	w := s.do("GET", "/approvals/review?t="+old, "", "", nil)
-	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
-	body := w.Body.String()
-	require.Contains(t, body, "This link belongs to an earlier stage of this request (sponsor)")
-	require.Contains(t, body, "the stage final")
-	require.NotContains(t, body, "<form", "no form for a stage the link was not mailed for")
-
-	for range 2 { // refused, and not spent: the refusal is the same the second time
-		w = s.do("POST", "/approvals/review", "", "", url.Values{"t": {old}, "decision": {"approve"}})
-		require.Equal(t, http.StatusConflict, w.Code, w.Body.String())
-		require.Contains(t, w.Body.String(), "earlier stage of this request (sponsor)")
-	}
-	require.Len(t, s.tc.updates, 2)
-	require.Equal(t, "sponsor", s.tc.updates[0].Args[0].(*workflows.DecisionInput).Stage, "the workflow checks the link's stage")
 }

@@ -23,14 +23,14 @@ import (
 
 	"github.com/signupflow/signupflow/activities"
 	"github.com/signupflow/signupflow/api"
-	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/httpserver"
 	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
-	"github.com/signupflow/signupflow/plugins"
 	"github.com/signupflow/signupflow/reviewers"
+	"github.com/signupflow/signupflow/signup"
 	"github.com/signupflow/signupflow/tracing"
 	"github.com/signupflow/signupflow/worker"
 )
@@ -166,9 +166,10 @@ func (e *Env) tracer() trace.Tracer {
 	return e.Tracer.Tracer(tracing.Name)
 }
 
-// Activities builds the activities of a worker, with a new plugin manager that starts connector plugins
-// when they are first called. worker.Run closes that manager when the worker stops, which kills the
-// plugin processes; call acts.Plugins.Close() yourself for activities that never run in a worker.
+// Activities builds the activities of a worker, with new connector Callers (see Connectors) whose plugin
+// manager starts connector plugins when they are first called. worker.Run closes them when the worker
+// stops, which kills the plugin processes; call acts.Connectors.Close() yourself for activities that
+// never run in a worker.
 func (e *Env) Activities() (*activities.Activities, error) {
 	out := e.MailOut
 	if out == nil {
@@ -182,29 +183,27 @@ func (e *Env) Activities() (*activities.Activities, error) {
 	if err != nil {
 		return nil, err
 	}
-	conns := connector.NewClient(e.Getenv)
-	conns.Tracer = e.tracer()
-	budgets := api.NewBudget(e.Redis, e.Config)
+	budgets := signup.NewBudget(e.Redis, e.Config)
 	return &activities.Activities{
-		Codes:      &otp.Store{Redis: e.Redis, Key: e.Secret, Prefix: api.KeyPrefix, Budget: budgets},
+		Codes:      &otp.Store{Redis: e.Redis, Key: e.Secret, Prefix: signup.KeyPrefix, Budget: budgets},
 		Budget:     budgets,
-		Directory:  &directory.Store{Redis: e.Redis, Prefix: api.KeyPrefix},
+		Directory:  &directory.Store{Redis: e.Redis, Prefix: signup.KeyPrefix},
 		Mail:       sender,
-		Connectors: conns,
-		Plugins:    plugins.NewManager(e.Logger),
+		Connectors: Connectors(e.Getenv, e.Logger, e.tracer()),
 		Logger:     e.Logger,
 		Reviewers:  dir,
 		Links:      reviewers.NewSigner(e.Secret),
-		Once:       &reviewers.Once{Redis: e.Redis, Prefix: api.KeyPrefix},
+		Once:       &reviewers.Once{Redis: e.Redis, Prefix: signup.KeyPrefix},
 		PublicURL:  strings.TrimRight(e.Config.Server.PublicURL, "/"),
 		Metrics:    e.Metrics,
 	}, nil
 }
 
-// APIDeps are the dependencies of the API handler. Reviewer and admin tokens are read here: an API
-// process refuses to start when a configured reviewer has no usable token, or when the admin token is
-// set but shorter than api.MinAdminTokenLength (unset closes the admin API).
-func (e *Env) APIDeps() (*api.Deps, error) {
+// APIDeps are the dependencies of the HTTP handler (httpserver.New: the JSON API and the pages).
+// Reviewer and admin tokens are read here: an API process refuses to start when a configured reviewer
+// has no usable token, or when the admin token is set but shorter than api.MinAdminTokenLength (unset
+// closes the admin API).
+func (e *Env) APIDeps() (*httpserver.Deps, error) {
 	dir, err := reviewers.NewDirectory(e.Config, e.Getenv, true)
 	if err != nil {
 		return nil, err
@@ -215,11 +214,11 @@ func (e *Env) APIDeps() (*api.Deps, error) {
 			e.Config.Admin.TokenEnv, api.MinAdminTokenLength)
 	}
 	e.Metrics.RegisterPending(func(ctx context.Context) (int64, error) {
-		return api.CountPendingApprovals(ctx, e.Temporal, e.Config.Temporal.Namespace)
+		return signup.CountPendingApprovals(ctx, e.Temporal, e.Config.Temporal.Namespace)
 	}, 15*time.Second)
-	return &api.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
+	return &httpserver.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
 		AdminToken: adminToken, Logger: e.Logger, Reviewers: dir,
-		Links: reviewers.NewSigner(e.Secret), Nonces: &reviewers.Nonces{Redis: e.Redis, Prefix: api.KeyPrefix},
+		Links: reviewers.NewSigner(e.Secret), Nonces: &reviewers.Nonces{Redis: e.Redis, Prefix: signup.KeyPrefix},
 		Metrics: e.Metrics, Tracer: e.tracer()}, nil
 }
 
@@ -228,7 +227,7 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 	if !runAPI && !runWorker {
 		return errors.New("nothing to run")
 	}
-	var deps *api.Deps
+	var deps *httpserver.Deps
 	if runAPI {
 		var err error
 		if deps, err = e.APIDeps(); err != nil {
@@ -242,7 +241,7 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 			return err
 		}
 		// worker.Run closes it when the worker stops; this covers returning before it runs.
-		defer acts.Plugins.Close()
+		defer acts.Connectors.Close()
 		if err := worker.EnsureSearchAttributes(ctx, e.Temporal, e.Config.Temporal.Namespace); err != nil {
 			return err
 		}
@@ -252,8 +251,8 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		if e.Getenv(e.Config.Admin.TokenEnv) == "" {
 			e.Logger.Warn("admin API disabled: its token variable is not set", "env", e.Config.Admin.TokenEnv)
 		}
-		h := api.NewRouter(*deps)
-		g.Go(func() error { return api.Run(ctx, e.Config.Server.Listen, h, e.Logger) })
+		h := httpserver.New(*deps)
+		g.Go(func() error { return httpserver.Run(ctx, e.Config.Server.Listen, h, e.Logger) })
 	}
 	// With server.metricsListen set, /metrics is served on that port only (the API's router leaves it
 	// out of the public listener); without it the API serves /metrics itself and a worker run apart

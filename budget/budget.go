@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/signupflow/signupflow/address"
 )
 
 // Limits are the per-address budgets. Zero values take the defaults (see Defaults).
@@ -73,7 +75,7 @@ func hashed(label, v string) string {
 // FailureKeys are the Redis keys of an address's wrong-code counters (hour, day). The code store
 // spends them in the same script that checks a code, so concurrent guesses cannot overrun them.
 func (s *Store) FailureKeys(canonicalEmail string) (hour, day string) {
-	a := hashed("address", canonicalEmail)
+	a := hashed("address", address.Normalize(canonicalEmail))
 	return s.Prefix + "budget:fail:h:" + a, s.Prefix + "budget:fail:d:" + a
 }
 
@@ -103,8 +105,11 @@ return {1, 0}
 // CodeInterval and fewer than CodesPerHour in the current hour. owner names the caller (e.g. the
 // workflow run and activity id): the same owner asking again inside the interval is allowed (a retry).
 func (s *Store) ReserveCode(ctx context.Context, canonicalEmail, owner string) (Decision, error) {
+	if canonicalEmail == "" {
+		return Decision{}, fmt.Errorf("budget: reserve code: no address")
+	}
 	l := s.limits()
-	a := hashed("address", canonicalEmail)
+	a := hashed("address", address.Normalize(canonicalEmail))
 	res, err := reserveCodeScript.Run(ctx, s.Redis,
 		[]string{s.Prefix + "budget:code:gap:" + a, s.Prefix + "budget:code:h:" + a},
 		owner, l.CodeInterval.Milliseconds(), l.CodesPerHour).Int64Slice()
@@ -128,26 +133,23 @@ func decision(res []int64) (Decision, error) {
 	return Decision{RetryAfter: wait}, nil
 }
 
-// domainKey is the key of the verified sign-ups of a domain in a flow today.
-func (s *Store) domainKey(flowID, domain string) string {
-	return s.Prefix + "budget:verified:" + flowID + ":" + hashed("domain", domain)
+// DomainWindow is the window of the per-domain daily counts.
+const DomainWindow = 24 * time.Hour
+
+// DomainKeys are the keys of a flow's verified mailboxes of a domain today: the count, and the marker
+// of this address's mailbox (the address without its plus-tag), so that one mailbox counts once a day
+// however many tagged addresses or sign-ups it verifies. The code store counts them atomically with
+// taking the right code.
+func (s *Store) DomainKeys(flowID, domain, canonicalEmail string) (count, seen string) {
+	d := hashed("domain", domain)
+	m := hashed("mailbox", address.WithoutTag(address.Normalize(canonicalEmail)))
+	return s.Prefix + "budget:verified:" + flowID + ":" + d, s.Prefix + "budget:verified:seen:" + flowID + ":" + m
 }
 
-// countScript adds one to a daily counter unless that would pass the limit.
-// KEYS: counter. ARGV: limit, window ms. Returns {1, 0} or {0, retry-after ms}.
-var countScript = redis.NewScript(`
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n >= tonumber(ARGV[1]) then
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl < 0 then ttl = tonumber(ARGV[2]) end
-  return {0, ttl}
-end
-if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return {1, 0}
-`)
-
-// peekScript is countScript without the INCR.
+// peekScript says whether the domain's verified mailboxes of today are used up, unless this mailbox
+// is already counted. KEYS: count, seen. ARGV: limit, window ms. Returns {1, 0} or {0, retry-after ms}.
 var peekScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return {1, 0} end
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n >= tonumber(ARGV[1]) then
   local ttl = redis.call('PTTL', KEYS[1])
@@ -157,26 +159,30 @@ end
 return {1, 0}
 `)
 
-// CountVerified counts a sign-up of domain in flowID that has just verified its address, against
-// perDay verified sign-ups per day. Unverified starts never reach this counter, so nobody can close a
-// domain without access to its mailboxes. perDay <= 0: unlimited.
-func (s *Store) CountVerified(ctx context.Context, flowID, domain string, perDay int) (Decision, error) {
-	return s.daily(ctx, countScript, flowID, domain, perDay)
-}
-
-// VerifiedFull says whether the domain's verified sign-ups of today are used up, without counting: a
-// start is refused early then, before a code is mailed.
-func (s *Store) VerifiedFull(ctx context.Context, flowID, domain string, perDay int) (Decision, error) {
-	return s.daily(ctx, peekScript, flowID, domain, perDay)
-}
-
-func (s *Store) daily(ctx context.Context, script *redis.Script, flowID, domain string, perDay int) (Decision, error) {
+// VerifiedFull says whether the domain's verified mailboxes of today are used up (and this address's
+// mailbox is not one of them), without counting: a start is refused early then, before a code is
+// mailed. Only verified mailboxes count, so nobody can close a domain without access to its mailboxes.
+// perDay <= 0: unlimited.
+func (s *Store) VerifiedFull(ctx context.Context, flowID, domain, canonicalEmail string, perDay int) (Decision, error) {
 	if perDay <= 0 {
 		return Decision{Allowed: true}, nil
 	}
-	res, err := script.Run(ctx, s.Redis, []string{s.domainKey(flowID, domain)}, perDay, (24 * time.Hour).Milliseconds()).Int64Slice()
+	count, seen := s.DomainKeys(flowID, domain, canonicalEmail)
+	res, err := peekScript.Run(ctx, s.Redis, []string{count, seen}, perDay, DomainWindow.Milliseconds()).Int64Slice()
 	if err != nil {
 		return Decision{}, fmt.Errorf("budget: domain count: %w", err)
 	}
 	return decision(res)
+}
+
+// FirstStartToday says whether this is the first start of the address in the flow today (and
+// remembers it): only first starts count against a domain's starts per day, so one client cannot use
+// the domain's ceiling up by restarting a few addresses.
+func (s *Store) FirstStartToday(ctx context.Context, flowID, canonicalEmail string) (bool, error) {
+	key := s.Prefix + "budget:started:" + flowID + ":" + hashed("address", address.Normalize(canonicalEmail))
+	ok, err := s.Redis.SetNX(ctx, key, "1", DomainWindow).Result()
+	if err != nil {
+		return false, fmt.Errorf("budget: first start: %w", err)
+	}
+	return ok, nil
 }

@@ -48,36 +48,43 @@ func TestReserveCodeIntervalAndHour(t *testing.T) {
 	require.Greater(t, d.RetryAfter, 55*time.Minute)
 }
 
-func TestVerifiedPerDomain(t *testing.T) {
+func TestVerifiedFullAndFirstStart(t *testing.T) {
 	st, srv := newStore(t, Limits{})
 	ctx := context.Background()
-	for i := 0; i < 2; i++ {
-		d, err := st.VerifiedFull(ctx, "f", "fabrikam.com", 2)
-		require.NoError(t, err)
-		require.True(t, d.Allowed)
-		d, err = st.CountVerified(ctx, "f", "fabrikam.com", 2)
-		require.NoError(t, err)
-		require.True(t, d.Allowed)
-	}
-	d, err := st.VerifiedFull(ctx, "f", "fabrikam.com", 2)
+	count, seen := st.DomainKeys("f", "fabrikam.com", "ann+x@fabrikam.com")
+	_, seen2 := st.DomainKeys("f", "fabrikam.com", "ann@fabrikam.com")
+	require.Equal(t, seen, seen2, "one mailbox, with or without its tag")
+	d, err := st.VerifiedFull(ctx, "f", "fabrikam.com", "bob@fabrikam.com", 2)
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	// Two mailboxes counted (as the code store does when it takes a right code).
+	require.NoError(t, srv.Client.Set(ctx, count, 2, DomainWindow).Err())
+	require.NoError(t, srv.Client.Set(ctx, seen, 1, DomainWindow).Err())
+	d, err = st.VerifiedFull(ctx, "f", "fabrikam.com", "bob@fabrikam.com", 2)
 	require.NoError(t, err)
 	require.False(t, d.Allowed)
 	require.Greater(t, d.RetryAfter, 23*time.Hour)
-	d, err = st.CountVerified(ctx, "f", "fabrikam.com", 2)
+	d, err = st.VerifiedFull(ctx, "f", "fabrikam.com", "ann+y@fabrikam.com", 2)
 	require.NoError(t, err)
-	require.False(t, d.Allowed, "never past the limit")
-	// Other flows and domains are apart; 0 is unlimited.
-	d, err = st.CountVerified(ctx, "g", "fabrikam.com", 2)
+	require.True(t, d.Allowed, "a mailbox already counted today is not refused")
+	d, err = st.VerifiedFull(ctx, "g", "fabrikam.com", "bob@fabrikam.com", 2)
 	require.NoError(t, err)
-	require.True(t, d.Allowed)
-	d, err = st.CountVerified(ctx, "f", "contoso.com", 0)
+	require.True(t, d.Allowed, "flows are apart")
+	d, err = st.VerifiedFull(ctx, "f", "fabrikam.com", "bob@fabrikam.com", 0)
 	require.NoError(t, err)
-	require.True(t, d.Allowed)
-	// No key names the domain.
+	require.True(t, d.Allowed, "0 is unlimited")
+
+	first, err := st.FirstStartToday(ctx, "f", "ann@fabrikam.com")
+	require.NoError(t, err)
+	require.True(t, first)
+	first, err = st.FirstStartToday(ctx, "f", "ANN@fabrikam.com")
+	require.NoError(t, err)
+	require.False(t, first, "the same address again today")
 	keys, err := srv.Client.Keys(ctx, "*").Result()
 	require.NoError(t, err)
 	for _, k := range keys {
 		require.NotContains(t, k, "fabrikam")
+		require.NotContains(t, k, "ann")
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 // Client calls HTTP connectors. Secrets are resolved at call time through
@@ -36,12 +38,17 @@ func NewClient(getenv func(string) string) *Client {
 	return &Client{getenv: getenv}
 }
 
-// Call POSTs req.Body() to ep.URL with the endpoint's authentication and
+// Call makes Client the Caller of HTTP connectors (flow.KindHTTP): it is Post to to.Endpoint.
+func (c *Client) Call(ctx context.Context, to flow.Target, req *Request, signupID string) (*Response, error) {
+	return c.Post(ctx, to.Endpoint, req, signupID)
+}
+
+// Post POSTs req.Body() to ep.URL with the endpoint's authentication and
 // X-Signup-Id: signupID (when non-empty), under ep's per-attempt timeout, and
 // returns ParseResponse's result or an *Error. Redirects are not followed: a
-// 3xx is KindStatus. Call makes exactly one attempt; retrying is the
+// 3xx is KindStatus. Post makes exactly one attempt; retrying is the
 // caller's policy (see Error.Retryable).
-func (c *Client) Call(ctx context.Context, ep Endpoint, req *Request, signupID string) (resp *Response, rerr error) {
+func (c *Client) Post(ctx context.Context, ep flow.Endpoint, req *Request, signupID string) (resp *Response, rerr error) {
 	if c.Tracer != nil {
 		var span trace.Span
 		ctx, span = c.Tracer.Start(ctx, "connector "+ep.ID, trace.WithSpanKind(trace.SpanKindClient),
@@ -76,17 +83,17 @@ func kindOf(err error) ErrorKind {
 
 // prepare validates what a workflow input could have got wrong and resolves
 // the secrets; every failure here is KindConfig.
-func (c *Client) prepare(ep Endpoint) (*credentials, *Error) {
-	if err := validateURL(ep.URL); err != nil {
+func (c *Client) prepare(ep flow.Endpoint) (*credentials, *Error) {
+	if err := flow.ValidateURL(ep.URL); err != nil {
 		return nil, configError(nil, "url %v", err)
 	}
 	if err := ep.Auth.Validate(); err != nil {
 		return nil, configError(err, "invalid auth")
 	}
-	return ep.Auth.resolve(c.getenv)
+	return resolve(ep.Auth, c.getenv)
 }
 
-func (c *Client) call(ctx context.Context, ep Endpoint, req *Request, signupID string, creds *credentials) (*Response, *Error) {
+func (c *Client) call(ctx context.Context, ep flow.Endpoint, req *Request, signupID string, creds *credentials) (*Response, *Error) {
 	body, err := req.Body()
 	if err != nil {
 		return nil, configError(err, "cannot build the request body")
@@ -95,11 +102,11 @@ func (c *Client) call(ctx context.Context, ep Endpoint, req *Request, signupID s
 	if cerr != nil {
 		return nil, cerr
 	}
-	ctx, cancel := context.WithTimeout(ctx, ep.timeout())
+	ctx, cancel := context.WithTimeout(ctx, ep.AttemptTimeout())
 	defer cancel()
 	timedOut := func() bool { return errors.Is(ctx.Err(), context.DeadlineExceeded) }
 
-	if ep.Auth.kind() == authOAuth2 {
+	if ep.Auth.EffectiveType() == flow.AuthOAuth2 {
 		tok, err := c.tokens.source(ep, creds.clientSecret, hc).token(ctx)
 		if err != nil {
 			return nil, tokenError(err, timedOut())

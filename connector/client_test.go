@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 func TestCallSendsTheContractRequest(t *testing.T) {
@@ -39,7 +41,7 @@ func TestCallSendsTheContractRequest(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	resp, err := call(t, NewClient(env(nil)), Endpoint{ID: "crm", URL: srv.URL})
+	resp, err := call(t, NewClient(env(nil)), flow.Endpoint{ID: "crm", URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func TestCallOmitsEmptySignupID(t *testing.T) {
 		io.WriteString(w, `{"action":"Continue"}`)
 	}))
 	defer srv.Close()
-	if _, err := NewClient(env(nil)).Call(context.Background(), Endpoint{URL: srv.URL}, testRequest(), ""); err != nil {
+	if _, err := NewClient(env(nil)).Post(context.Background(), flow.Endpoint{URL: srv.URL}, testRequest(), ""); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -68,7 +70,7 @@ func TestCallValidationError(t *testing.T) {
 		io.WriteString(w, `{"version":"1.0.0","status":"400","action":"ValidationError","userMessage":"Bad postal code."}`)
 	}))
 	defer srv.Close()
-	resp, err := call(t, NewClient(env(nil)), Endpoint{URL: srv.URL})
+	resp, err := call(t, NewClient(env(nil)), flow.Endpoint{URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,17 +95,17 @@ func authServer(t *testing.T, check func(*http.Request) bool) *httptest.Server {
 func TestCallAuth(t *testing.T) {
 	tests := []struct {
 		name  string
-		auth  Auth
+		auth  flow.Auth
 		check func(*http.Request) bool
 	}{
-		{"basic", Auth{Type: "basic", Username: "signup", PasswordEnv: "PW"}, func(r *http.Request) bool {
+		{"basic", flow.Auth{Type: "basic", Username: "signup", PasswordEnv: "PW"}, func(r *http.Request) bool {
 			u, p, ok := r.BasicAuth()
 			return ok && u == "signup" && p == "s3cret-pw"
 		}},
-		{"bearer", Auth{Type: "bearer", TokenEnv: "TOK"}, func(r *http.Request) bool {
+		{"bearer", flow.Auth{Type: "bearer", TokenEnv: "TOK"}, func(r *http.Request) bool {
 			return r.Header.Get("Authorization") == "Bearer static-token-123"
 		}},
-		{"apiKey", Auth{Type: "apiKey", Header: "x-functions-key", ValueEnv: "KEY"}, func(r *http.Request) bool {
+		{"apiKey", flow.Auth{Type: "apiKey", Header: "x-functions-key", ValueEnv: "KEY"}, func(r *http.Request) bool {
 			return r.Header.Get("X-Functions-Key") == "fn-key-456" && r.Header.Get("Authorization") == ""
 		}},
 	}
@@ -111,7 +113,7 @@ func TestCallAuth(t *testing.T) {
 	wrong := env(map[string]string{"PW": "wrong", "TOK": "wrong", "KEY": "wrong"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ep := Endpoint{ID: tt.name, URL: authServer(t, tt.check).URL, Auth: tt.auth}
+			ep := flow.Endpoint{ID: tt.name, URL: authServer(t, tt.check).URL, Auth: tt.auth}
 			if _, err := call(t, NewClient(good), ep); err != nil {
 				t.Fatalf("with the right secret: %v", err)
 			}
@@ -127,13 +129,13 @@ func TestCallMissingSecretIsConfigError(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	for _, auth := range []Auth{
+	for _, auth := range []flow.Auth{
 		{Type: "basic", Username: "u", PasswordEnv: "PW"},
 		{Type: "bearer", TokenEnv: "TOK"},
 		{Type: "apiKey", Header: "X-Key", ValueEnv: "KEY"},
 		{Type: "oauth2ClientCredentials", TokenURL: srv.URL, ClientID: "c", ClientSecretEnv: "CS"},
 	} {
-		_, err := call(t, NewClient(env(map[string]string{"PW": ""})), Endpoint{URL: srv.URL, Auth: auth})
+		_, err := call(t, NewClient(env(map[string]string{"PW": ""})), flow.Endpoint{URL: srv.URL, Auth: auth})
 		e := asError(t, err, KindConfig)
 		if e.Retryable() {
 			t.Errorf("%s: config error must be final", auth.Type)
@@ -149,17 +151,17 @@ func TestCallMissingSecretIsConfigError(t *testing.T) {
 
 func TestCallBadConfig(t *testing.T) {
 	c := NewClient(env(nil))
-	for name, ep := range map[string]Endpoint{
+	for name, ep := range map[string]flow.Endpoint{
 		"bad url":      {URL: "not a url"},
-		"bad auth":     {URL: "http://127.0.0.1:1", Auth: Auth{Type: "digest"}},
-		"missing file": {URL: "https://127.0.0.1:1", Auth: Auth{Type: "clientCertificate", CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}},
+		"bad auth":     {URL: "http://127.0.0.1:1", Auth: flow.Auth{Type: "digest"}},
+		"missing file": {URL: "https://127.0.0.1:1", Auth: flow.Auth{Type: "clientCertificate", CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}},
 		"bad step":     {URL: "http://127.0.0.1:1"},
 	} {
 		req := testRequest()
 		if name == "bad step" {
 			req.Step = "SignIn"
 		}
-		_, err := c.Call(context.Background(), ep, req, "")
+		_, err := c.Post(context.Background(), ep, req, "")
 		asError(t, err, KindConfig)
 	}
 }
@@ -176,7 +178,7 @@ func TestCallTimeout(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // runs first: the handler must not keep Close waiting
 
 	start := time.Now()
-	_, err := call(t, NewClient(env(nil)), Endpoint{URL: srv.URL, Timeout: 100 * time.Millisecond})
+	_, err := call(t, NewClient(env(nil)), flow.Endpoint{URL: srv.URL, Timeout: 100 * time.Millisecond})
 	e := asError(t, err, KindTimeout)
 	if !e.Retryable() {
 		t.Error("timeout must be retryable")
@@ -196,7 +198,7 @@ func TestCallConnectionRefused(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	_, err = call(t, NewClient(env(nil)), Endpoint{URL: "http://" + addr + "/hook?code=fn-secret-in-url"})
+	_, err = call(t, NewClient(env(nil)), flow.Endpoint{URL: "http://" + addr + "/hook?code=fn-secret-in-url"})
 	e := asError(t, err, KindNetwork)
 	if !e.Retryable() {
 		t.Error("network error must be retryable")
@@ -215,7 +217,7 @@ func TestCallDoesNotFollowRedirects(t *testing.T) {
 	defer target.Close()
 	srv := httptest.NewServer(http.RedirectHandler(target.URL, http.StatusTemporaryRedirect))
 	defer srv.Close()
-	_, err := call(t, NewClient(env(nil)), Endpoint{URL: srv.URL})
+	_, err := call(t, NewClient(env(nil)), flow.Endpoint{URL: srv.URL})
 	if e := asError(t, err, KindStatus); e.Status != http.StatusTemporaryRedirect {
 		t.Errorf("status %d, want 307", e.Status)
 	}
@@ -229,7 +231,7 @@ func TestCallBodyTooLarge(t *testing.T) {
 		io.WriteString(w, `{"action":"Continue","pad":"`+strings.Repeat("x", MaxResponseBytes)+`"}`)
 	}))
 	defer srv.Close()
-	_, err := call(t, NewClient(env(nil)), Endpoint{URL: srv.URL})
+	_, err := call(t, NewClient(env(nil)), flow.Endpoint{URL: srv.URL})
 	if e := asError(t, err, KindContract); !strings.Contains(e.Msg, "exceeds") {
 		t.Errorf("message %q does not mention the size", e.Msg)
 	}
@@ -250,16 +252,16 @@ func TestCallErrorsNeverQuoteSecrets(t *testing.T) {
 	c := NewClient(env(map[string]string{"PW": pw, "TOK": tok, "KEY": key}))
 	basic := base64.StdEncoding.EncodeToString([]byte("user:" + pw))
 	for _, tt := range []struct {
-		auth   Auth
+		auth   flow.Auth
 		pad    int
 		secret string
 	}{
-		{Auth{Type: "basic", Username: "user", PasswordEnv: "PW"}, snippetLen - len("Basic ") - len(basic)/2, basic},
-		{Auth{Type: "bearer", TokenEnv: "TOK"}, snippetLen - len("Bearer ") - len(tok)/2, tok},
-		{Auth{Type: "apiKey", Header: "X-Key", ValueEnv: "KEY"}, snippetLen - len(key)/2, key},
+		{flow.Auth{Type: "basic", Username: "user", PasswordEnv: "PW"}, snippetLen - len("Basic ") - len(basic)/2, basic},
+		{flow.Auth{Type: "bearer", TokenEnv: "TOK"}, snippetLen - len("Bearer ") - len(tok)/2, tok},
+		{flow.Auth{Type: "apiKey", Header: "X-Key", ValueEnv: "KEY"}, snippetLen - len(key)/2, key},
 	} {
 		url := srv.URL + "?pad=" + strconv.Itoa(tt.pad)
-		_, err := call(t, c, Endpoint{URL: url, Auth: tt.auth})
+		_, err := call(t, c, flow.Endpoint{URL: url, Auth: tt.auth})
 		text := asError(t, err, KindStatus).Error()
 		if !strings.Contains(text, "[RED") { // the marker itself may be cut
 			t.Errorf("%s: error %q shows no redaction; the echo was not quoted", tt.auth.Type, text)
@@ -285,7 +287,7 @@ func TestCallTimeoutWhileReadingBody(t *testing.T) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(release) })
 
-	_, err := call(t, NewClient(env(nil)), Endpoint{URL: srv.URL, Timeout: 100 * time.Millisecond})
+	_, err := call(t, NewClient(env(nil)), flow.Endpoint{URL: srv.URL, Timeout: 100 * time.Millisecond})
 	if e := asError(t, err, KindTimeout); !e.Retryable() || e.Status != http.StatusOK {
 		t.Fatalf("got %v (status %d), want a retryable timeout after HTTP 200", e, e.Status)
 	}

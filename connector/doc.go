@@ -12,4 +12,9 @@
 //
 // Anything else is an *Error whose Kind tells the caller whether a retry can help.
 // Secrets are read from the environment at call time and never appear in errors.
+//
+// Connector kinds sit behind one interface: a Caller calls the connectors of one
+// kind, and a Registry hands each call to the Caller of its kind (flow.Target.Kind).
+// Client is the Caller of HTTP endpoints; plugins.Manager is the one of connector
+// plugins. A connector's settings are plain data in package flow.
 package connector

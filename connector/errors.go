@@ -16,7 +16,7 @@ import (
 type ErrorKind string
 
 const (
-	// KindTimeout: the attempt exceeded Endpoint.Timeout.
+	// KindTimeout: the attempt exceeded the connector's timeout (flow.Endpoint.Timeout).
 	KindTimeout ErrorKind = "timeout"
 	// KindNetwork: connection refused or reset, DNS, TLS handshake, ...
 	KindNetwork ErrorKind = "network"

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 // env is a getenv backed by a map, so tests never touch the process environment.
@@ -44,11 +46,11 @@ func testRequest() *Request {
 	}
 }
 
-func call(t *testing.T, c *Client, ep Endpoint) (*Response, error) {
+func call(t *testing.T, c *Client, ep flow.Endpoint) (*Response, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return c.Call(ctx, ep, testRequest(), "signup-1")
+	return c.Post(ctx, ep, testRequest(), "signup-1")
 }
 
 // testPKI is a throwaway CA with a server certificate for 127.0.0.1 and a

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 // tokenCache holds one client-credentials token source per endpoint ID, so a
@@ -36,7 +38,7 @@ type tokenSource struct {
 
 // source returns the token source for ep; the fingerprint includes a hash of
 // the client secret, so a rotated secret takes effect on the next call.
-func (c *tokenCache) source(ep Endpoint, secret string, hc *http.Client) *tokenSource {
+func (c *tokenCache) source(ep flow.Endpoint, secret string, hc *http.Client) *tokenSource {
 	a := ep.Auth
 	h := sha256.New()
 	fmt.Fprintf(h, "%q;%q;%q;", a.TokenURL, a.ClientID, strings.Join(a.Scopes, " "))

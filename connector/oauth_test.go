@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 // tokenServer is a client-credentials token endpoint that issues a new token
@@ -59,8 +61,8 @@ func newTokenServer(t *testing.T, secret string) *tokenServer {
 	return ts
 }
 
-func (ts *tokenServer) endpoint() Endpoint {
-	return Endpoint{ID: "crm", URL: ts.connector.URL, Auth: Auth{
+func (ts *tokenServer) endpoint() flow.Endpoint {
+	return flow.Endpoint{ID: "crm", URL: ts.connector.URL, Auth: flow.Auth{
 		Type: "oauth2ClientCredentials", TokenURL: ts.token.URL, ClientID: "signupflow",
 		ClientSecretEnv: "CLIENT_SECRET", Scopes: []string{"api://crm/.default"},
 	}}
@@ -86,7 +88,7 @@ func TestCallOAuth2ConcurrentCallsShareOneFetch(t *testing.T) {
 	errs := make(chan error, 20)
 	for range 20 {
 		wg.Go(func() {
-			_, err := c.Call(context.Background(), ts.endpoint(), testRequest(), "s")
+			_, err := c.Post(context.Background(), ts.endpoint(), testRequest(), "s")
 			errs <- err
 		})
 	}

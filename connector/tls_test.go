@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 // mtlsServer requires a client certificate signed by the test CA and answers
@@ -32,7 +34,7 @@ func mtlsServer(t *testing.T, pki *testPKI) *httptest.Server {
 func TestCallClientCertificate(t *testing.T) {
 	pki := newTestPKI(t)
 	srv := mtlsServer(t, pki)
-	ep := Endpoint{ID: "mtls", URL: srv.URL, Auth: Auth{
+	ep := flow.Endpoint{ID: "mtls", URL: srv.URL, Auth: flow.Auth{
 		Type: "clientCertificate", CertFile: pki.clientCert, KeyFile: pki.clientKey, CAFile: pki.caFile,
 	}}
 	if err := ep.Validate(); err != nil {
@@ -58,17 +60,17 @@ func TestCallClientCertificateFailures(t *testing.T) {
 	c := NewClient(env(nil))
 
 	// Without the CA the server's certificate is not trusted.
-	noCA := Endpoint{ID: "no-ca", URL: srv.URL, Auth: Auth{Type: "clientCertificate", CertFile: pki.clientCert, KeyFile: pki.clientKey}}
+	noCA := flow.Endpoint{ID: "no-ca", URL: srv.URL, Auth: flow.Auth{Type: "clientCertificate", CertFile: pki.clientCert, KeyFile: pki.clientKey}}
 	_, err := call(t, c, noCA)
 	asError(t, err, KindNetwork)
 
 	// Trusting the server is not enough: it demands a client certificate.
-	noCert := Endpoint{ID: "no-cert", URL: srv.URL, Auth: Auth{CAFile: pki.caFile}}
+	noCert := flow.Endpoint{ID: "no-cert", URL: srv.URL, Auth: flow.Auth{CAFile: pki.caFile}}
 	_, err = call(t, c, noCert)
 	asError(t, err, KindNetwork)
 
 	// A CA file that holds no certificate is a configuration error.
-	badCA := Endpoint{ID: "bad-ca", URL: srv.URL, Auth: Auth{CAFile: pki.clientKey}}
+	badCA := flow.Endpoint{ID: "bad-ca", URL: srv.URL, Auth: flow.Auth{CAFile: pki.clientKey}}
 	_, err = call(t, c, badCA)
 	asError(t, err, KindConfig)
 }

@@ -9,6 +9,8 @@ import (
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 func TestCallSendsTraceparent(t *testing.T) {
@@ -23,7 +25,7 @@ func TestCallSendsTraceparent(t *testing.T) {
 	c := NewClient(env(nil))
 	c.Tracer = tp.Tracer("test")
 	ctx, parent := tp.Tracer("test").Start(context.Background(), "activity")
-	if _, err := c.Call(ctx, Endpoint{ID: "crm", URL: srv.URL}, testRequest(), ""); err != nil {
+	if _, err := c.Post(ctx, flow.Endpoint{ID: "crm", URL: srv.URL}, testRequest(), ""); err != nil {
 		t.Fatal(err)
 	}
 	parent.End()
@@ -48,7 +50,7 @@ func TestCallWithoutTraceSendsNoTraceparent(t *testing.T) {
 		io.WriteString(w, `{"action":"Continue"}`)
 	}))
 	defer srv.Close()
-	if _, err := NewClient(env(nil)).Call(context.Background(), Endpoint{URL: srv.URL}, testRequest(), ""); err != nil {
+	if _, err := NewClient(env(nil)).Post(context.Background(), flow.Endpoint{URL: srv.URL}, testRequest(), ""); err != nil {
 		t.Fatal(err)
 	}
 }

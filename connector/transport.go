@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"sync"
+
+	"github.com/signupflow/signupflow/flow"
 )
 
 // clientCache holds one *http.Client per endpoint ID, so connections (and
@@ -26,7 +28,7 @@ type cachedClient struct {
 }
 
 // get returns the client for ep, building it on first use or after a change.
-func (c *clientCache) get(ep Endpoint) (*http.Client, *Error) {
+func (c *clientCache) get(ep flow.Endpoint) (*http.Client, *Error) {
 	fp, err := tlsFingerprint(ep.Auth)
 	if err != nil {
 		return nil, err
@@ -53,7 +55,7 @@ func (c *clientCache) get(ep Endpoint) (*http.Client, *Error) {
 
 // cacheKey falls back to the URL so endpoints built without an ID (in tests,
 // say) do not evict each other.
-func cacheKey(ep Endpoint) string {
+func cacheKey(ep flow.Endpoint) string {
 	if ep.ID != "" {
 		return "id:" + ep.ID
 	}
@@ -62,7 +64,7 @@ func cacheKey(ep Endpoint) string {
 
 // tlsFingerprint hashes the TLS-relevant config together with the size and
 // modification time of each file; statting is cheap enough to do per call.
-func tlsFingerprint(a Auth) (string, *Error) {
+func tlsFingerprint(a flow.Auth) (string, *Error) {
 	h := sha256.New()
 	for _, f := range []struct{ key, path string }{
 		{"certFile", a.CertFile}, {"keyFile", a.KeyFile}, {"caFile", a.CAFile},
@@ -83,7 +85,7 @@ func tlsFingerprint(a Auth) (string, *Error) {
 // newHTTPClient builds a client with its own Transport: mutating
 // http.DefaultTransport would leak one endpoint's certificates into every
 // other HTTP user in the process.
-func newHTTPClient(a Auth) (*http.Client, *Error) {
+func newHTTPClient(a flow.Auth) (*http.Client, *Error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if a.CAFile != "" {
@@ -93,7 +95,7 @@ func newHTTPClient(a Auth) (*http.Client, *Error) {
 		}
 		tlsConf.RootCAs = pool
 	}
-	if a.kind() == authClientCertificate {
+	if a.EffectiveType() == flow.AuthClientCertificate {
 		cert, err := tls.LoadX509KeyPair(a.CertFile, a.KeyFile)
 		if err != nil {
 			return nil, configError(err, "cannot load auth.certFile/auth.keyFile")

@@ -14,9 +14,6 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
-
-	"github.com/signupflow/signupflow/connector"
-	"github.com/signupflow/signupflow/plugins"
 )
 
 // Config is the whole signupflow configuration file.
@@ -101,38 +98,6 @@ type Application struct {
 	RedirectURIs []string `yaml:"redirectUris"`
 	// SignInURL is where an approved applicant signs in; it is put in the approval e-mail.
 	SignInURL string `yaml:"signInUrl"`
-}
-
-// Connector is one API connector as declared in the file: an HTTP endpoint (url and auth) or a
-// connector plugin (plugin), never both. Timeout, retries and onError mean the same for both kinds.
-type Connector struct {
-	ID      string          `yaml:"id"`
-	URL     string          `yaml:"url"`
-	Auth    connector.Auth  `yaml:"auth"`
-	Plugin  *plugins.Config `yaml:"plugin"`
-	Timeout Duration        `yaml:"timeout"`
-	Retries *int            `yaml:"retries"`
-	OnError string          `yaml:"onError"`
-}
-
-// Connector kinds, as Connector.Kind names them.
-const (
-	KindHTTP   = "http"
-	KindPlugin = "plugin"
-)
-
-// Kind is KindPlugin for a connector with a plugin block, KindHTTP otherwise.
-func (k *Connector) Kind() string {
-	if k.Plugin != nil {
-		return KindPlugin
-	}
-	return KindHTTP
-}
-
-// Endpoint is the connector as the connector package sees it. For a plugin it carries only the id
-// and the timeout: the URL and auth are empty.
-func (k *Connector) Endpoint() connector.Endpoint {
-	return connector.Endpoint{ID: k.ID, URL: k.URL, Auth: k.Auth, Timeout: time.Duration(k.Timeout)}
 }
 
 // UserFlow is one sign-up journey: how identity is proven, what is collected, which connectors run.
@@ -290,8 +255,10 @@ func Parse(raw []byte, getenv func(string) string) (*Config, error) {
 func cleanYAMLError(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	// A connector's nested blocks by their yaml key, every other type by its name.
+	msg = strings.ReplaceAll(msg, " in type flow.Plugin", " in plugin")
+	msg = strings.ReplaceAll(msg, " in type flow.Auth", " in auth")
 	msg = strings.ReplaceAll(msg, " in type flow.", " in ")
-	msg = strings.ReplaceAll(msg, " in type plugins.Config", " in plugin")
 	return errors.New(msg)
 }
 

@@ -10,12 +10,15 @@ type Security struct {
 	// address answers 429 too_many_attempts, the right code included.
 	CodeFailuresPerHour int `yaml:"codeFailuresPerHour"`
 	CodeFailuresPerDay  int `yaml:"codeFailuresPerDay"`
+	// CodeFailuresPerClientPerHour bounds the wrong codes one client (see server.trustedProxies) may
+	// send in an hour, whatever addresses it tries (default 30).
+	CodeFailuresPerClientPerHour int `yaml:"codeFailuresPerClientPerHour"`
 	// CodeInterval is the least time between two codes mailed to one address (default 30s); CodesPerHour
 	// bounds them per hour (default 5). Starts, attaches and resends share this budget.
 	CodeInterval Duration `yaml:"codeInterval"`
 	CodesPerHour int      `yaml:"codesPerHour"`
-	// SessionsPerSignup bounds the applicant sessions open on one sign-up (default 3); a new one drops
-	// the oldest that has not verified.
+	// SessionsPerSignup bounds the applicant sessions open on one sign-up (default 3, at least 2); a new
+	// one drops the oldest that has not verified, never a verified one.
 	SessionsPerSignup int `yaml:"sessionsPerSignup"`
 }
 
@@ -23,9 +26,11 @@ type Security struct {
 const (
 	DefaultCodeFailuresPerHour = 10
 	DefaultCodeFailuresPerDay  = 20
-	DefaultCodeInterval        = 30 * time.Second
-	DefaultCodesPerHour        = 5
-	DefaultSessionsPerSignup   = 3
+	// DefaultCodeFailuresPerClientPerHour bounds one client's wrong codes over all addresses.
+	DefaultCodeFailuresPerClientPerHour = 30
+	DefaultCodeInterval                 = 30 * time.Second
+	DefaultCodesPerHour                 = 5
+	DefaultSessionsPerSignup            = 3
 	// DefaultStartsPerVerified is how many unverified starts per domain a day the flow allows for each
 	// verified sign-up of its signupsPerDomainPerDay, when startsPerDomainPerDay is not set.
 	DefaultStartsPerVerified = 20
@@ -39,6 +44,9 @@ func (s *Security) applyDefaults() {
 	}
 	if s.CodeFailuresPerDay == 0 {
 		s.CodeFailuresPerDay = DefaultCodeFailuresPerDay
+	}
+	if s.CodeFailuresPerClientPerHour == 0 {
+		s.CodeFailuresPerClientPerHour = DefaultCodeFailuresPerClientPerHour
 	}
 	if s.CodeInterval == 0 {
 		s.CodeInterval = Duration(DefaultCodeInterval)
@@ -58,14 +66,17 @@ func (s *Security) validate(p *problems) {
 	if s.CodeFailuresPerDay < s.CodeFailuresPerHour {
 		p.add("security.codeFailuresPerDay", "must be at least security.codeFailuresPerHour (%d)", s.CodeFailuresPerHour)
 	}
+	if s.CodeFailuresPerClientPerHour < 1 {
+		p.add("security.codeFailuresPerClientPerHour", "must be at least 1")
+	}
 	if s.CodeInterval < Duration(time.Second) || s.CodeInterval > Duration(time.Hour) {
 		p.add("security.codeInterval", "must be between 1s and 1h")
 	}
 	if s.CodesPerHour < 1 {
 		p.add("security.codesPerHour", "must be at least 1")
 	}
-	if s.SessionsPerSignup < 1 || s.SessionsPerSignup > 20 {
-		p.add("security.sessionsPerSignup", "must be between 1 and 20")
+	if s.SessionsPerSignup < 2 || s.SessionsPerSignup > 20 {
+		p.add("security.sessionsPerSignup", "must be between 2 and 20 (a stranger's start must never push out a verified session)")
 	}
 }
 

@@ -5,9 +5,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/signupflow/signupflow/connector"
-	"github.com/signupflow/signupflow/plugins"
 )
 
 // Snapshot is everything a sign-up needs to know about its flow, copied into the workflow input when
@@ -32,15 +29,13 @@ type Snapshot struct {
 	SessionsPerSignup int `json:"sessionsPerSignup,omitempty"`
 }
 
-// ConnectorRef is one connector call in a step's chain. Endpoint.ID and Endpoint.Timeout apply to
-// both kinds. An HTTP connector has Endpoint.URL and Endpoint.Auth; a plugin has Plugin instead, so
-// that the worker knows what to start (env values are references to the worker's environment, never
-// secrets).
+// ConnectorRef is one connector call in a step's chain: where the call goes (Target, whose JSON
+// members endpoint and plugin sit at the top level of a ConnectorRef's, as they always have) and what
+// the workflow does when it fails.
 type ConnectorRef struct {
-	Endpoint connector.Endpoint `json:"endpoint"`
-	Plugin   *plugins.Config    `json:"plugin,omitempty"`
-	Retries  int                `json:"retries"`
-	OnError  string             `json:"onError"`
+	Target
+	Retries int    `json:"retries"`
+	OnError string `json:"onError"`
 }
 
 // Snapshot builds the snapshot for a sign-up through an application.
@@ -79,12 +74,7 @@ func (c *Config) refs(ids []string) ([]ConnectorRef, error) {
 		if k == nil {
 			return nil, fmt.Errorf("unknown connector %q", id)
 		}
-		ref := ConnectorRef{Endpoint: k.Endpoint(), Retries: *k.Retries, OnError: k.OnError}
-		if k.Plugin != nil {
-			p := *k.Plugin
-			ref.Plugin = &p
-		}
-		out = append(out, ref)
+		out = append(out, ConnectorRef{Target: k.Target(), Retries: *k.Retries, OnError: k.OnError})
 	}
 	return out, nil
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/signupflow/signupflow/clientip"
-	"github.com/signupflow/signupflow/connector"
 )
 
 // problems collects every problem of a file so that an admin fixes them in one pass.
@@ -109,11 +108,11 @@ func (c *Config) validateConnectors(p *problems) map[string]bool {
 				p.add(key+".auth", "is for url connectors; a plugin gets its secrets through plugin.env")
 			}
 			p.addEach(key+".", k.Plugin.Validate())
-			p.addEach(key+".", connector.ValidateTimeout(time.Duration(k.Timeout)))
+			p.addEach(key+".", ValidateTimeout(time.Duration(k.Timeout)))
 		case k.URL == "":
 			p.add(key, "set url (an HTTP connector) or plugin (a connector plugin)")
 		default:
-			// The connector package owns the rules for HTTP endpoints. Its id rule is weaker than ours,
+			// Endpoint.Validate holds the rules for HTTP endpoints. Its id rule is weaker than ours,
 			// which is checked above.
 			for _, line := range lines(k.Endpoint().Validate()) {
 				if !strings.HasPrefix(line, "id: ") {

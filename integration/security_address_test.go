@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/signupflow/signupflow/api"
+	"github.com/signupflow/signupflow/signup"
 )
 
 // bücherCanonical is the one address that all the spellings below stand for; codes are mailed to it.
@@ -18,7 +18,7 @@ const bücherCanonical = "ann@xn--bcher-kva.example"
 // accountCount is the number of accounts in the directory, read from Redis itself.
 func (s *stack) accountCount() int {
 	s.t.Helper()
-	keys, err := s.redis.Client.Keys(context.Background(), api.KeyPrefix+"account:id:*").Result()
+	keys, err := s.redis.Client.Keys(context.Background(), signup.KeyPrefix+"account:id:*").Result()
 	require.NoError(s.t, err)
 	return len(keys)
 }

@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/signupflow/signupflow/api"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/signup"
 	"github.com/signupflow/signupflow/workflows"
 )
 
@@ -152,7 +152,7 @@ func (s *stack) dbSize() int64 {
 
 func (s *stack) webSessions() int {
 	s.t.Helper()
-	keys, err := s.redis.Client.Keys(context.Background(), api.KeyPrefix+"web:*").Result()
+	keys, err := s.redis.Client.Keys(context.Background(), signup.KeyPrefix+"web:*").Result()
 	require.NoError(s.t, err)
 	return len(keys)
 }

@@ -147,4 +147,5 @@ func TestSecondStartAttachesWithANewSession(t *testing.T) {
 	require.Equal(t, "CollectingAttributes", r.body["status"], r.raw)
 	require.Equal(t, "Completed", s.do("POST", "/v1/signups/"+id+"/attributes", newTok, goodForm).body["status"])
 	require.Equal(t, "Completed", s.do("GET", "/v1/signups/"+id, oldTok, nil).body["status"])
+	s.recordHistory(id, "signup_second_session_v1.json")
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,9 +25,9 @@ import (
 	"go.temporal.io/server/temporaltest"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/signupflow/signupflow/api"
 	"github.com/signupflow/signupflow/app"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/httpserver"
 	"github.com/signupflow/signupflow/internal/testplugins"
 	"github.com/signupflow/signupflow/internal/testredis"
 	"github.com/signupflow/signupflow/mail/mailtest"
@@ -35,7 +36,14 @@ import (
 
 var temporalServer *temporaltest.TestServer
 
+// TestMain starts one embedded Temporal server for the package. Under -short (`make test-unit`) it
+// starts nothing and runs no test: every test here needs that server or a redis-server.
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("integration: skipped under -short: the tests need the embedded Temporal server (temporaltest) and redis-server; `make test` runs them")
+		return
+	}
 	temporalServer = temporaltest.NewServer()
 	code := m.Run()
 	temporalServer.Stop()
@@ -157,7 +165,7 @@ func newStackWith(t *testing.T, handler http.Handler, edit func(string) string, 
 	s.startWorker()
 	deps, err := s.env.APIDeps()
 	require.NoError(t, err)
-	s.api = httptest.NewServer(api.NewRouter(*deps))
+	s.api = httptest.NewServer(httpserver.New(*deps))
 	t.Cleanup(s.api.Close)
 	return s
 }

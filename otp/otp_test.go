@@ -25,7 +25,7 @@ func newStore(t *testing.T) (*Store, *testredis.Server) {
 
 // verify is Verify for the address ann@example.com, as (outcome, attempts left, error).
 func verify(ctx context.Context, st *Store, signupID, hash string) (Outcome, int, error) {
-	r, err := st.Verify(ctx, signupID, "ann@example.com", hash)
+	r, err := st.Verify(ctx, Check{SignupID: signupID, Email: "ann@example.com", Session: "s", CodeHash: hash})
 	return r.Outcome, r.AttemptsLeft, err
 }
 
@@ -269,7 +269,7 @@ func TestRedisNeverHoldsThePlainCode(t *testing.T) {
 	fields, err := srv.Client.HGetAll(ctx, "test:otp:s1").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, fields["c:"+HashCode(testKey, "s1", code)], "the code is kept as its HMAC")
-	require.Equal(t, "0", fields["a"])
+	require.Len(t, fields, 1)
 	for f, v := range fields {
 		require.NotContains(t, f, code)
 		require.NotContains(t, v, code)
@@ -279,7 +279,7 @@ func TestRedisNeverHoldsThePlainCode(t *testing.T) {
 	require.NoError(t, err)
 	fields, err = srv.Client.HGetAll(ctx, "test:otp:s1").Result()
 	require.NoError(t, err)
-	require.Equal(t, "1", fields["a"])
+	require.Equal(t, "1", fields["a:s"], "attempts are per session")
 	for f, v := range fields {
 		require.NotContains(t, f, code)
 		require.NotContains(t, v, code)
@@ -354,7 +354,7 @@ func TestAddressFailureBudget(t *testing.T) {
 		require.NoError(t, err)
 		last = c
 		for j := 0; j < 2 && wrong < 10; j++ {
-			r, err := st.Verify(ctx, id, email, HashCode(testKey, id, wrongCode(c)))
+			r, err := st.Verify(ctx, Check{SignupID: id, Email: email, CodeHash: HashCode(testKey, id, wrongCode(c))})
 			require.NoError(t, err)
 			require.Equal(t, Wrong, r.Outcome)
 			wrong++
@@ -363,7 +363,7 @@ func TestAddressFailureBudget(t *testing.T) {
 	_ = last
 	c, err := st.Issue(ctx, "fresh")
 	require.NoError(t, err)
-	r, err := st.Verify(ctx, "fresh", email, HashCode(testKey, "fresh", c))
+	r, err := st.Verify(ctx, Check{SignupID: "fresh", Email: email, CodeHash: HashCode(testKey, "fresh", c)})
 	require.NoError(t, err)
 	require.Equal(t, Locked, r.Outcome, "past the budget even the right code is refused")
 	require.Greater(t, r.RetryAfter, 50*time.Minute)
@@ -373,7 +373,7 @@ func TestAddressFailureBudget(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		c, err := st.Issue(ctx, "other")
 		require.NoError(t, err)
-		r, err := st.Verify(ctx, "other", "bob@example.com", HashCode(testKey, "other", c))
+		r, err := st.Verify(ctx, Check{SignupID: "other", Email: "bob@example.com", CodeHash: HashCode(testKey, "other", c)})
 		require.NoError(t, err)
 		require.Equal(t, OK, r.Outcome)
 	}
@@ -388,7 +388,7 @@ func TestAddressFailureBudget(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r, err := st.Verify(ctx, "race", "carol@example.com", HashCode(testKey, "race", wrongCode(c)))
+			r, err := st.Verify(ctx, Check{SignupID: "race", Email: "carol@example.com", Session: fmt.Sprint(len(c)), CodeHash: HashCode(testKey, "race", wrongCode(c))})
 			if err == nil && (r.Outcome == Wrong || r.Outcome == Dead) {
 				mu.Lock()
 				checked++
@@ -402,4 +402,68 @@ func TestAddressFailureBudget(t *testing.T) {
 	nd, _ := srv.Client.Get(ctx, d).Int()
 	require.LessOrEqual(t, nh, 10)
 	require.Equal(t, nh, nd)
+}
+
+func TestAttemptsArePerSession(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+	bad := HashCode(testKey, "s1", wrongCode(code))
+	// A stranger's session spends all its attempts...
+	for i := 0; i < MaxAttempts+2; i++ {
+		_, err := st.Verify(ctx, Check{SignupID: "s1", Email: "ann@example.com", Session: "stranger", CodeHash: bad})
+		require.NoError(t, err)
+	}
+	r, err := st.Verify(ctx, Check{SignupID: "s1", Email: "ann@example.com", Session: "stranger", CodeHash: HashCode(testKey, "s1", code)})
+	require.NoError(t, err)
+	require.Equal(t, Dead, r.Outcome)
+	// ...and the owner's session still has its own.
+	r, err = st.Verify(ctx, Check{SignupID: "s1", Email: "ann@example.com", Session: "owner", CodeHash: HashCode(testKey, "s1", code)})
+	require.NoError(t, err)
+	require.Equal(t, OK, r.Outcome)
+}
+
+func TestRetriedCallerGetsOKAgain(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	code, err := st.Issue(ctx, "s1")
+	require.NoError(t, err)
+	c := Check{SignupID: "s1", Email: "ann@example.com", Session: "s", CodeHash: HashCode(testKey, "s1", code), Owner: "run/7"}
+	r, err := st.Verify(ctx, c)
+	require.NoError(t, err)
+	require.Equal(t, OK, r.Outcome)
+	r, err = st.Verify(ctx, c)
+	require.NoError(t, err)
+	require.Equal(t, OK, r.Outcome, "an activity retried after taking the code is answered OK")
+	c.Owner = "run/8"
+	r, err = st.Verify(ctx, c)
+	require.NoError(t, err)
+	require.Equal(t, Expired, r.Outcome, "anybody else finds the code used")
+}
+
+func TestDomainLimitCountsMailboxesOnce(t *testing.T) {
+	srv := testredis.Start(t)
+	b := &budget.Store{Redis: srv.Client, Prefix: "test:"}
+	st := &Store{Redis: srv.Client, Key: testKey, Prefix: "test:", Budget: b}
+	ctx := context.Background()
+	dom := &DomainLimit{FlowID: "f", Domain: "fabrikam.com", PerDay: 2}
+	verify := func(id, email string) Result {
+		code, err := st.Issue(ctx, id)
+		require.NoError(t, err)
+		r, err := st.Verify(ctx, Check{SignupID: id, Email: email, Session: "s", CodeHash: HashCode(testKey, id, code), Domain: dom})
+		require.NoError(t, err)
+		return r
+	}
+	require.Equal(t, OK, verify("a1", "ann@fabrikam.com").Outcome)
+	// The same mailbox with tags, in other sign-ups, counts once.
+	for i := 0; i < 5; i++ {
+		require.Equal(t, OK, verify(fmt.Sprintf("a%d", i+2), fmt.Sprintf("ann+%d@fabrikam.com", i)).Outcome)
+	}
+	require.Equal(t, OK, verify("b1", "bob@fabrikam.com").Outcome)
+	r := verify("c1", "carol@fabrikam.com")
+	require.Equal(t, DomainFull, r.Outcome, "the third mailbox of the day")
+	require.Greater(t, r.RetryAfter, 23*time.Hour)
+	// The code was not taken: it works once the domain has room (here: another flow's limit).
+	require.Equal(t, OK, verify("b2", "bob+again@fabrikam.com").Outcome, "counted mailboxes still pass")
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/signupflow/signupflow/connector"
+	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/plugins/internal/testplugins"
 	"github.com/signupflow/signupflow/plugins/sdk"
 )
@@ -47,10 +48,10 @@ func BenchmarkInvoke(b *testing.B) {
 		b.ResetTimer()
 		return m, cfg
 	}
-	httpEndpoint := func(b *testing.B) connector.Endpoint {
+	httpEndpoint := func(b *testing.B) flow.Endpoint {
 		srv := httptest.NewServer(http.HandlerFunc(echoHandler))
 		b.Cleanup(srv.Close)
-		return connector.Endpoint{ID: "x", URL: srv.URL + "/", Auth: connector.Auth{Type: "none"}}
+		return flow.Endpoint{ID: "x", URL: srv.URL + "/", Auth: flow.Auth{Type: "none"}}
 	}
 
 	b.Run("plugin-process", func(b *testing.B) {
@@ -92,7 +93,7 @@ func BenchmarkInvoke(b *testing.B) {
 		ep := httpEndpoint(b)
 		client := connector.NewClient(os.Getenv)
 		for b.Loop() {
-			if _, err := client.Call(ctx, ep, benchRequest(), "signup-x"); err != nil {
+			if _, err := client.Post(ctx, ep, benchRequest(), "signup-x"); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -103,7 +104,7 @@ func BenchmarkInvoke(b *testing.B) {
 		client := connector.NewClient(os.Getenv)
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := client.Call(ctx, ep, benchRequest(), "signup-x"); err != nil {
+				if _, err := client.Post(ctx, ep, benchRequest(), "signup-x"); err != nil {
 					b.Error(err)
 					return
 				}

@@ -3,13 +3,10 @@ package plugins
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"regexp"
 	"sort"
-	"strings"
 
-	"github.com/signupflow/signupflow/plugins/internal/wire"
+	"github.com/signupflow/signupflow/flow"
 )
 
 // Config is how one connector runs as a plugin: the YAML's
@@ -43,45 +40,12 @@ var passThroughEnv = []string{
 	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
 }
 
-var (
-	envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	hexSum  = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
-)
-
 // Validate checks everything that can be checked without starting the
-// plugin or reading the environment. Errors name the yaml key, relative to
-// the connector (plugin.command, plugin.env.NAME, ...).
+// plugin or reading the environment: flow.Plugin's rules, which the
+// configuration file is held to when it loads. Errors name the yaml key,
+// relative to the connector (plugin.command, plugin.env.NAME, ...).
 func (c Config) Validate() error {
-	var errs []error
-	if strings.TrimSpace(c.Command) == "" {
-		errs = append(errs, errors.New("plugin.command: required"))
-	}
-	if c.SHA256 != "" && !hexSum.MatchString(c.SHA256) {
-		errs = append(errs, errors.New("plugin.sha256: must be 64 hex characters (the output of sha256sum)"))
-	}
-	for _, name := range sortedKeys(c.Env) {
-		if err := checkEnvName(name); err != nil {
-			errs = append(errs, fmt.Errorf("plugin.env.%s: %w", name, err))
-			continue
-		}
-		if _, err := expand(c.Env[name], func(string) (string, bool) { return "", true }); err != nil {
-			errs = append(errs, fmt.Errorf("plugin.env.%s: %w", name, err))
-		}
-	}
-	if _, err := json.Marshal(c.Config); err != nil {
-		errs = append(errs, fmt.Errorf("plugin.config: cannot be sent to the plugin: %w", err))
-	}
-	return errors.Join(errs...)
-}
-
-func checkEnvName(name string) error {
-	switch {
-	case !envName.MatchString(name):
-		return errors.New("not a valid variable name")
-	case strings.HasPrefix(name, "PLUGIN_") || name == wire.Handshake.MagicCookieKey:
-		return errors.New("reserved for the plugin handshake")
-	}
-	return nil
+	return flow.Plugin(c).Validate()
 }
 
 // key identifies a configuration: a different key for the same connector id
@@ -114,67 +78,13 @@ func (c Config) environ(lookup func(string) (string, bool)) ([]string, error) {
 		}
 	}
 	for _, name := range sortedKeys(c.Env) {
-		v, err := expand(c.Env[name], lookup)
+		v, err := flow.ExpandEnv(c.Env[name], lookup)
 		if err != nil {
 			return nil, fmt.Errorf("plugin.env.%s: %w", name, err)
 		}
 		env = append(env, name+"="+v)
 	}
 	return env, nil
-}
-
-// expand resolves $NAME and ${NAME} in v with lookup; $$ is a literal $.
-// A $ that starts neither is an error, so a typo is not silently kept.
-func expand(v string, lookup func(string) (string, bool)) (string, error) {
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		if v[i] != '$' {
-			b.WriteByte(v[i])
-			continue
-		}
-		rest := v[i+1:]
-		var name string
-		switch {
-		case strings.HasPrefix(rest, "$"):
-			b.WriteByte('$')
-			i++
-			continue
-		case strings.HasPrefix(rest, "{"):
-			end := strings.IndexByte(rest, '}')
-			if end < 0 {
-				return "", errors.New("${ without a closing }")
-			}
-			name = rest[1:end]
-			i += end + 1
-		default:
-			n := 0
-			for n < len(rest) && (rest[n] == '_' || isAlnum(rest[n])) {
-				n++
-			}
-			name = rest[:n]
-			i += n
-		}
-		if !envName.MatchString(name) {
-			return "", fmt.Errorf("%q is not a variable reference (write $$ for a literal $)", "$"+truncate(rest, 20))
-		}
-		val, ok := lookup(name)
-		if !ok {
-			return "", fmt.Errorf("$%s is not set in signupflow's environment", name)
-		}
-		b.WriteString(val)
-	}
-	return b.String(), nil
-}
-
-func isAlnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 func sortedKeys[V any](m map[string]V) []string {

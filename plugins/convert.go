@@ -7,49 +7,52 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/signupflow/signupflow/connector"
-	"github.com/signupflow/signupflow/plugins/internal/wire"
-	pb "github.com/signupflow/signupflow/plugins/proto"
+	"github.com/signupflow/signupflow/plugins/sdk/host"
 )
 
-// requestToProto converts a request as connector.Request.Body would: an
-// unknown step or an unsendable claim is KindConfig; claims without a value
-// and claims named like a fixed member are left out.
-func requestToProto(req *connector.Request, signupID string) (*pb.InvokeRequest, *connector.Error) {
-	if !req.Step.Valid() {
-		return nil, &connector.Error{Kind: connector.KindConfig, Msg: "unknown step " + wire.Quote(string(req.Step))}
-	}
-	claims, err := wire.RequestClaims(req.Claims)
-	if err != nil {
-		return nil, configError(err, "cannot send the request")
-	}
-	in := &pb.InvokeRequest{
-		Step: string(req.Step), Email: req.Email, ClientId: req.ClientID, UiLocales: req.UILocales,
-		SignupId: signupID, Claims: claims,
+// hostRequest is req as the plugin protocol carries it.
+func hostRequest(req *connector.Request, signupID string) *host.Request {
+	r := &host.Request{
+		Step: string(req.Step), Email: req.Email, ClientID: req.ClientID, UILocales: req.UILocales,
+		SignupID: signupID, Claims: req.Claims,
 	}
 	for _, id := range req.Identities {
-		in.Identities = append(in.Identities, &pb.Identity{
-			SignInType: id.SignInType, Issuer: id.Issuer, IssuerAssignedId: id.IssuerAssignedID,
+		r.Identities = append(r.Identities, host.Identity{
+			SignInType: id.SignInType, Issuer: id.Issuer, IssuerAssignedID: id.IssuerAssignedID,
 		})
 	}
-	return in, nil
+	return r
 }
 
-// answerFromProto applies the contract to the plugin's answer.
-func answerFromProto(step connector.Step, out *pb.InvokeResponse) (*connector.Response, error) {
-	ans, err := wire.CheckAnswer(string(step), out)
-	var f *wire.Failure
+// response is a checked answer as an HTTP connector's response.
+func response(a *host.Answer) *connector.Response {
+	return &connector.Response{
+		Action: connector.Action(a.Action), Claims: a.Claims, UserMessage: a.UserMessage, Code: a.Code,
+	}
+}
+
+// answerError classifies an Invoke error that is not about the connection:
+// a request that could not be sent, a plugin that could not decide, an
+// answer that breaks the contract. It returns nil for anything else (a
+// failed RPC), which rpcError classifies.
+func answerError(err error) *connector.Error {
+	var (
+		reqErr    *host.RequestError
+		failure   *host.Failure
+		violation *host.Violation
+	)
 	switch {
-	case errors.As(err, &f):
+	case errors.As(err, &reqErr):
+		return configError(reqErr.Err, "cannot send the request")
+	case errors.As(err, &failure):
 		// The plugin's Invoke returned an error: what a 500 is over HTTP,
 		// and retried the same way.
-		return nil, &connector.Error{Kind: connector.KindStatus, Status: 500,
-			Msg: "the plugin could not decide: " + wire.Quote(f.Msg)}
-	case err != nil:
-		return nil, &connector.Error{Kind: connector.KindContract, Msg: err.Error()}
+		return &connector.Error{Kind: connector.KindStatus, Status: 500,
+			Msg: "the plugin could not decide: " + host.Quote(failure.Msg)}
+	case errors.As(err, &violation):
+		return &connector.Error{Kind: connector.KindContract, Msg: violation.Msg}
 	}
-	return &connector.Response{
-		Action: connector.Action(ans.Action), Claims: ans.Claims, UserMessage: ans.UserMessage, Code: ans.Code,
-	}, nil
+	return nil
 }
 
 // rpcError classifies a failed RPC whose context did not end.

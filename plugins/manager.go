@@ -2,7 +2,9 @@
 // (hashicorp/go-plugin over gRPC) with the semantics of HTTP connectors: the
 // same request, the same three answers, the same *connector.Error kinds, so
 // the caller's retry and onError policy works unchanged. Plugin authors use
-// plugins/sdk; this package is the host side.
+// plugins/sdk; this package is the host side. The protocol itself comes from
+// the SDK module's package host (go-plugin's handshake and plugin type, and a
+// client in Go types), so both sides share one definition of it.
 package plugins
 
 import (
@@ -15,7 +17,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/signupflow/signupflow/connector"
-	pb "github.com/signupflow/signupflow/plugins/proto"
+	"github.com/signupflow/signupflow/plugins/sdk/host"
 )
 
 // Manager starts connector plugins lazily, one process per connector id
@@ -40,7 +42,7 @@ type proc struct {
 	// before and read-only after.
 	ready  chan struct{}
 	client *plugin.Client
-	rpc    pb.ConnectorClient
+	rpc    *host.Client
 	desc   *Description
 	err    *connector.Error
 }
@@ -85,16 +87,16 @@ func NewManager(logger *slog.Logger) *Manager {
 // KindStatus 500 when the plugin's Invoke returned an error, KindContract
 // for an answer that breaks the contract, KindConfig when the plugin cannot
 // run as configured (binary missing or not matching sha256, another
-// protocol version, configuration refused, step not supported).
+// protocol version, configuration refused, step not supported) or the
+// request cannot be sent (a claim of a type the contract cannot carry).
 func (m *Manager) Invoke(ctx context.Context, id string, cfg Config, timeout time.Duration, req *connector.Request, signupID string) (*connector.Response, error) {
 	if timeout <= 0 {
 		timeout = connector.DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	in, cerr := requestToProto(req, signupID)
-	if cerr != nil {
-		return nil, cerr
+	if !req.Step.Valid() {
+		return nil, &connector.Error{Kind: connector.KindConfig, Msg: "unknown step " + host.Quote(string(req.Step))}
 	}
 	p, cerr := m.get(ctx, id, cfg)
 	if cerr != nil {
@@ -104,11 +106,14 @@ func (m *Manager) Invoke(ctx context.Context, id string, cfg Config, timeout tim
 		return nil, &connector.Error{Kind: connector.KindConfig,
 			Msg: "plugin " + p.desc.Name + " does not run at step " + string(req.Step)}
 	}
-	out, err := p.rpc.Invoke(ctx, in)
+	ans, err := p.rpc.Invoke(ctx, hostRequest(req, signupID))
 	if err != nil {
+		if ce := answerError(err); ce != nil {
+			return nil, ce
+		}
 		return nil, m.callFailed(ctx, p, err)
 	}
-	return answerFromProto(req.Step, out)
+	return response(ans), nil
 }
 
 // Describe returns what connector id's plugin says about itself, starting

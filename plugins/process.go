@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +19,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 
 	"github.com/signupflow/signupflow/connector"
-	"github.com/signupflow/signupflow/plugins/internal/wire"
-	pb "github.com/signupflow/signupflow/plugins/proto"
+	"github.com/signupflow/signupflow/plugins/sdk/host"
 )
 
 const (
@@ -80,8 +78,8 @@ func (m *Manager) launch(p *proc, cfg Config, log *slog.Logger) (*plugin.Client,
 		secure = &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  wire.Handshake,
-		VersionedPlugins: wire.PluginSets(wire.ProtocolVersion, nil),
+		HandshakeConfig:  host.Handshake,
+		VersionedPlugins: host.VersionedPlugins(),
 		Cmd:              cmd,
 		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
@@ -97,12 +95,12 @@ func (m *Manager) launch(p *proc, cfg Config, log *slog.Logger) (*plugin.Client,
 		client.Kill()
 		return nil, startError(err, path)
 	}
-	raw, err := rpcClient.Dispense(wire.PluginName)
+	raw, err := rpcClient.Dispense(host.PluginName)
 	if err != nil {
 		client.Kill()
 		return nil, configError(err, "the plugin does not serve a connector")
 	}
-	p.rpc = raw.(pb.ConnectorClient)
+	p.rpc = raw.(*host.Client)
 	return client, nil
 }
 
@@ -111,42 +109,40 @@ func (m *Manager) launch(p *proc, cfg Config, log *slog.Logger) (*plugin.Client,
 func (p *proc) setup(cfg Config) *connector.Error {
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	d, err := p.rpc.Describe(ctx, &pb.DescribeRequest{})
-	if err != nil {
+	d, err := p.rpc.Describe(ctx)
+	var violation *host.Violation
+	switch {
+	case errors.As(err, &violation):
+		p.client.Kill()
+		return &connector.Error{Kind: connector.KindContract, Msg: "the plugin's Describe is unusable", Err: err}
+	case err != nil:
 		p.client.Kill()
 		return setupError(ctx, err, "Describe")
 	}
-	if err := wire.CheckDescription(d); err != nil {
-		p.client.Kill()
-		return &connector.Error{Kind: connector.KindContract, Msg: "the plugin's Describe is unusable", Err: err}
-	}
 	p.desc = describe(d, p.client)
-	data, err := json.Marshal(cfg.Config)
-	if err != nil || cfg.Config == nil {
-		data = []byte("{}")
-	}
-	resp, err := p.rpc.Configure(ctx, &pb.ConfigureRequest{ConfigJson: data})
-	if err != nil {
-		p.client.Kill()
-		return setupError(ctx, err, "Configure")
-	}
-	if r := resp.GetRefusal(); r != "" {
+	err = p.rpc.Configure(ctx, cfg.Config)
+	var refusal *host.Refusal
+	switch {
+	case errors.As(err, &refusal):
 		p.client.Kill()
 		return &connector.Error{Kind: connector.KindConfig,
-			Msg: "plugin " + p.desc.Name + " refused plugin.config: " + wire.Quote(r)}
+			Msg: "plugin " + p.desc.Name + " refused plugin.config: " + host.Quote(refusal.Reason)}
+	case err != nil:
+		p.client.Kill()
+		return setupError(ctx, err, "Configure")
 	}
 	return nil
 }
 
-func describe(d *pb.DescribeResponse, c *plugin.Client) *Description {
-	desc := &Description{Name: d.GetName(), Version: d.GetVersion(), Protocol: c.NegotiatedVersion()}
+func describe(d *host.Description, c *plugin.Client) *Description {
+	desc := &Description{Name: d.Name, Version: d.Version, Protocol: c.NegotiatedVersion()}
 	desc.PID, _ = strconv.Atoi(c.ID())
-	for _, s := range d.GetSteps() {
+	for _, s := range d.Steps {
 		desc.Steps = append(desc.Steps, connector.Step(s))
 	}
-	for _, k := range d.GetConfig() {
+	for _, k := range d.Config {
 		desc.Config = append(desc.Config, ConfigKey{
-			Name: k.GetName(), Type: k.GetType(), Description: k.GetDescription(), Required: k.GetRequired(),
+			Name: k.Name, Type: k.Type, Description: k.Description, Required: k.Required,
 		})
 	}
 	return desc
@@ -156,7 +152,10 @@ func setupError(ctx context.Context, err error, call string) *connector.Error {
 	if ctx.Err() != nil {
 		return waitError(ctx, "the plugin's "+call)
 	}
-	e := rpcError(err)
+	e := answerError(err)
+	if e == nil {
+		e = rpcError(err)
+	}
 	e.Msg = "the plugin's " + call + ": " + e.Msg
 	return e
 }
@@ -218,7 +217,7 @@ func startError(err error, path string) *connector.Error {
 		return &connector.Error{Kind: connector.KindConfig, Msg: fmt.Sprintf(
 			"%s speaks connector plugin protocol %s, signupflow speaks version %d; "+
 				"rebuild the plugin with a plugins/sdk that speaks version %d",
-			path, theirs, wire.ProtocolVersion, wire.ProtocolVersion)}
+			path, theirs, host.ProtocolVersion, host.ProtocolVersion)}
 	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
 		return &connector.Error{Kind: connector.KindConfig, Msg: "plugin.sha256: the binary changed while starting; refusing to run it"}
 	case strings.Contains(msg, "Unrecognized remote plugin message"):

@@ -3,17 +3,16 @@ package plugins
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/go-plugin"
-
 	"github.com/signupflow/signupflow/connector"
-	"github.com/signupflow/signupflow/plugins/internal/wire"
-	pb "github.com/signupflow/signupflow/plugins/proto"
 	"github.com/signupflow/signupflow/plugins/sdk"
+	"github.com/signupflow/signupflow/plugins/sdk/host"
+	"github.com/signupflow/signupflow/plugins/sdk/sdktest"
 )
 
 // roundTrip answers with what the claim "answer" asks for, and for Continue
@@ -49,30 +48,21 @@ func (r roundTrip) Invoke(_ context.Context, req *sdk.Request) (*sdk.Response, e
 
 // grpcPair connects the host's conversion code to the SDK's server over a
 // real gRPC connection in this process.
-func grpcPair(t testing.TB, c sdk.Connector) pb.ConnectorClient {
+func grpcPair(t testing.TB, c sdk.Connector) *host.Client {
 	t.Helper()
-	client, _ := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{
-		wire.PluginName: &wire.Plugin{Impl: wire.NewServer(c)},
-	})
-	t.Cleanup(func() { _ = client.Close() })
-	raw, err := client.Dispense(wire.PluginName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw.(pb.ConnectorClient)
+	return sdktest.HostClient(t, c)
 }
 
-func invokeOverGRPC(t *testing.T, rpc pb.ConnectorClient, req *connector.Request) (*connector.Response, error) {
+func invokeOverGRPC(t *testing.T, rpc *host.Client, req *connector.Request) (*connector.Response, error) {
 	t.Helper()
-	in, cerr := requestToProto(req, "signup-7")
-	if cerr != nil {
-		t.Fatal(cerr)
-	}
-	out, err := rpc.Invoke(context.Background(), in)
+	ans, err := rpc.Invoke(context.Background(), hostRequest(req, "signup-7"))
 	if err != nil {
+		if ce := answerError(err); ce != nil {
+			return nil, ce
+		}
 		t.Fatal(err)
 	}
-	return answerFromProto(req.Step, out)
+	return response(ans), nil
 }
 
 func TestProtocolRoundTripOfEveryClaimType(t *testing.T) {
@@ -134,30 +124,43 @@ func TestProtocolRoundTripOfEveryAction(t *testing.T) {
 
 func TestProtocolDescribeAndConfigure(t *testing.T) {
 	rpc := grpcPair(t, roundTrip{})
-	d, err := rpc.Describe(context.Background(), &pb.DescribeRequest{})
+	d, err := rpc.Describe(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.GetName() != "round-trip" || d.GetVersion() != "9.9.9" || !reflect.DeepEqual(d.GetSteps(), []string{"PostAttributeCollection"}) ||
-		len(d.GetConfig()) != 1 || d.GetConfig()[0].GetType() != "int" || !d.GetConfig()[0].GetRequired() {
-		t.Fatalf("description %v", d)
+	if d.Name != "round-trip" || d.Version != "9.9.9" || !reflect.DeepEqual(d.Steps, []string{"PostAttributeCollection"}) ||
+		len(d.Config) != 1 || d.Config[0].Type != "int" || !d.Config[0].Required {
+		t.Fatalf("description %+v", d)
 	}
-	for cfg, refusal := range map[string]string{
-		`{"k": 3}`:    "",
-		`{"k": 3.0}`:  "",
-		`{"k": 3.5}`:  "k: must be an integer, not a number",
-		`{}`:          "k: required",
-		`{"k": null}`: "k: required",
-		`[1]`:         "config is not a JSON object",
+	// The JSON-level cases (3.0 in the JSON text, a config that is no
+	// object) are the SDK's own tests: the host sends a map.
+	for _, tc := range []struct {
+		cfg     map[string]any
+		refusal string
+	}{
+		{map[string]any{"k": 3}, ""},
+		{map[string]any{"k": 3.0}, ""},
+		{map[string]any{"k": 3.5}, "k: must be an integer, not a number"},
+		{map[string]any{}, "k: required"},
+		{nil, "k: required"},
+		{map[string]any{"k": nil}, "k: required"},
 	} {
-		resp, err := rpc.Configure(context.Background(), &pb.ConfigureRequest{ConfigJson: []byte(cfg)})
-		if err != nil {
+		err := rpc.Configure(context.Background(), tc.cfg)
+		var refusal *host.Refusal
+		if err != nil && !errors.As(err, &refusal) {
 			t.Fatal(err)
 		}
-		if got := resp.GetRefusal(); (refusal == "") != (got == "") || !contains(got, refusal) {
-			t.Errorf("Configure(%s): refusal %q, want %q", cfg, got, refusal)
+		if got := refusalOf(refusal); (tc.refusal == "") != (got == "") || !contains(got, tc.refusal) {
+			t.Errorf("Configure(%v): refusal %q, want %q", tc.cfg, got, tc.refusal)
 		}
 	}
+}
+
+func refusalOf(r *host.Refusal) string {
+	if r == nil {
+		return ""
+	}
+	return r.Reason
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }

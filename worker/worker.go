@@ -26,11 +26,9 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 }
 
 // Run runs a worker on the task queue until ctx ends. When the worker has stopped, or did not start, it
-// closes acts.Plugins: every connector plugin process is killed, and Run returns once they are gone.
+// closes acts.Connectors: every connector plugin process is killed, and Run returns once they are gone.
 func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities) error {
-	if acts.Plugins != nil {
-		defer acts.Plugins.Close()
-	}
+	defer acts.Connectors.Close() // a nil registry closes nothing
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
 	Register(w, acts)
 	if err := w.Start(); err != nil {

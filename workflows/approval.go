@@ -48,7 +48,7 @@ type stageState struct {
 // the sign-up waits for people.
 func (w *signup) evaluateApproval(ctx workflow.Context) (*StepResult, error) {
 	policy := w.in.Flow.Approval
-	switch policy.Evaluate(EmailDomain(w.in.Email)) {
+	switch w.evaluatePolicy(policy) {
 	case flow.AutoApprove:
 		w.recordPolicy(ctx, DecisionApprove, "the approval policy approves this e-mail domain")
 		return w.provision(ctx, false)

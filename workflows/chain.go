@@ -50,6 +50,8 @@ func (w *signup) runChain(ctx workflow.Context, step connector.Step, refs []flow
 				sort.Strings(ignored)
 				w.logger.Info("connector returned claims the flow does not know; ignored", "connector", ref.Endpoint.ID, "claims", ignored)
 			}
+			// Copying into a map: the result does not depend on the order.
+			//workflowcheck:ignore
 			for k, v := range got {
 				out.values[k] = v
 			}
@@ -66,13 +68,10 @@ func (w *signup) runChain(ctx workflow.Context, step connector.Step, refs []flow
 }
 
 func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref flow.ConnectorRef, values map[string]any) (*activities.CallConnectorResult, error) {
-	timeout := ref.Endpoint.Timeout
-	if timeout <= 0 {
-		timeout = flow.DefaultConnectorTimeout
-	}
+	timeout := ref.Endpoint.AttemptTimeout()
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// The HTTP client or the plugin manager enforces the connector's own timeout; the margin covers a
-		// worker that dies mid-call, after which the attempt is retried on another worker.
+		// The connector's Caller (HTTP client, plugin manager) enforces its own timeout; the margin covers
+		// a worker that dies mid-call, after which the attempt is retried on another worker.
 		StartToCloseTimeout: timeout + 5*time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        500 * time.Millisecond,
@@ -83,7 +82,7 @@ func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref fl
 	})
 	var res activities.CallConnectorResult
 	err := workflow.ExecuteActivity(actx, a.CallConnector, &activities.CallConnectorInput{
-		SignupID: w.in.SignupID, Endpoint: ref.Endpoint, Plugin: ref.Plugin, Step: step, ClientID: w.in.Flow.ClientID,
+		SignupID: w.in.SignupID, Target: ref.Target, Step: step, ClientID: w.in.Flow.ClientID,
 		UILocales: w.locale, Email: NormalizeEmail(w.in.Email), Claims: w.in.Flow.ToClaims(values),
 	}).Get(ctx, &res)
 	if err != nil {
@@ -106,6 +105,8 @@ func (w *signup) auditBlocked(ref flow.ConnectorRef, step connector.Step, reason
 
 func copyValues(in map[string]any) map[string]any {
 	out := make(map[string]any, len(in))
+	// Copying into a map: the result does not depend on the order.
+	//workflowcheck:ignore
 	for k, v := range in {
 		out[k] = v
 	}

@@ -48,6 +48,11 @@ type signup struct {
 	progress      int  // bumped by every accepted applicant step; resets the inactivity timer
 	lastCodeAt    time.Time
 	resends       []time.Time
+	// Since versionSessions: the address's wrong-code budget is spent until lockedUntil, and its code
+	// budget allows no new code before nextCodeAt. Validators refuse such steps, so a flood of them writes
+	// nothing to history.
+	lockedUntil time.Time
+	nextCodeAt  time.Time
 }
 
 func (w *signup) setup(ctx workflow.Context) error {
@@ -151,6 +156,9 @@ func (w *signup) queryStatus(tokenHash string) (*StatusView, error) {
 		return nil, appErr(ErrUnauthorized, "the session token is not valid for this sign-up")
 	}
 	st := w.sessionStatus(s)
+	if w.multiSession() && !s.Verified {
+		return w.unverifiedView(st), nil
+	}
 	return &StatusView{ID: w.in.SignupID, Status: st, UserMessage: w.userMessage, AccountID: w.accountID,
 		Prefill: w.prefillFor(st)}, nil
 }
@@ -228,8 +236,12 @@ func (w *signup) onSession(ctx workflow.Context, in *SessionInput) (*StepResult,
 // code was mailed too recently or too often, RetryAfterSeconds says when the next may be); before, a
 // code was always sent.
 func (w *signup) sendCode(ctx workflow.Context) (*activities.SendCodeResult, error) {
-	w.busy = true
-	defer func() { w.busy = false }()
+	if !w.multiSession() {
+		// Since versionSessions mailing a code is not a step: a stranger's start does not make the
+		// owner's steps wait for the mail server.
+		w.busy = true
+		defer func() { w.busy = false }()
+	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
@@ -246,9 +258,7 @@ func (w *signup) sendCode(ctx workflow.Context) (*activities.SendCodeResult, err
 	if !w.multiSession() {
 		res = activities.SendCodeResult{Sent: true}
 	}
-	if res.Sent {
-		w.lastCodeAt = workflow.Now(ctx)
-	}
+	w.codeSent(ctx, &res)
 	return &res, nil
 }
 
@@ -256,11 +266,11 @@ func (w *signup) validateResend(ctx workflow.Context, in *ResendInput) error {
 	if in == nil {
 		return appErr(ErrUnauthorized, "a session token is required")
 	}
+	if w.multiSession() {
+		return w.validateResendMulti(ctx, in)
+	}
 	if err := w.checkStep(in.TokenHash, StatusEmailVerification); err != nil {
 		return err
-	}
-	if w.multiSession() {
-		return nil // the address's code budget decides, in SendCode (one rule for every way to a code)
 	}
 	now := workflow.Now(ctx)
 	if wait := w.lastCodeAt.Add(ResendCooldown).Sub(now); wait > 0 {
@@ -293,7 +303,9 @@ func seconds(d time.Duration) int {
 }
 
 func (w *signup) onResend(ctx workflow.Context, in *ResendInput) (*StepResult, error) {
-	w.progress++
+	if !w.multiSession() {
+		w.progress++ // since versionSessions only proving the mailbox keeps a sign-up alive
+	}
 	w.resends = append(w.recentResends(workflow.Now(ctx)), workflow.Now(ctx))
 	res, err := w.sendCode(ctx)
 	if err != nil {
@@ -313,7 +325,11 @@ func (w *signup) validateVerify(ctx workflow.Context, in *VerifyInput) error {
 	if in == nil {
 		return appErr(ErrUnauthorized, "a session token is required")
 	}
-	if err := w.checkStep(in.TokenHash, StatusEmailVerification); err != nil {
+	if w.multiSession() {
+		if err := w.validateVerifyMulti(ctx, in); err != nil {
+			return err
+		}
+	} else if err := w.checkStep(in.TokenHash, StatusEmailVerification); err != nil {
 		return err
 	}
 	if len(in.CodeHash) != 64 {
@@ -338,9 +354,7 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 	}
 	if !first {
 		// Another session verified earlier: this one has proved the mailbox too and joins it on the form.
-		if s := w.findSession(in.TokenHash); s != nil {
-			s.Verified = true
-		}
+		w.markVerified(in.TokenHash)
 		return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
 	}
 	var acc activities.CheckAccountResult
@@ -348,6 +362,7 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 		return nil, err
 	}
 	if acc.Exists {
+		w.markVerified(in.TokenHash) // it proved the mailbox: it may read why the sign-up ended
 		return w.end(ctx, StatusBlocked, MsgAccountExists), nil
 	}
 	out, err := w.runChain(ctx, connector.StepPostFederationSignup, w.in.Flow.PostFederationSignup, w.prefill)
@@ -355,12 +370,11 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 		return nil, err
 	}
 	if out.blocked {
+		w.markVerified(in.TokenHash)
 		return w.end(ctx, StatusBlocked, out.userMessage), nil
 	}
 	w.prefill = out.values
-	if s := w.findSession(in.TokenHash); s != nil {
-		s.Verified = true
-	}
+	w.markVerified(in.TokenHash)
 	w.setStatus(ctx, StatusCollectingAttributes)
 	return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
 }
@@ -368,7 +382,7 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 // checkCode checks the code a session typed; nil when it was right. Since versionSessions the first
 // verification of a sign-up also counts against the flow's verified sign-ups per domain and day.
 func (w *signup) checkCode(ctx workflow.Context, in *VerifyInput, first bool) error {
-	vin := &activities.VerifyCodeInput{SignupID: w.in.SignupID, CodeHash: in.CodeHash, Email: w.in.Email}
+	vin := &activities.VerifyCodeInput{SignupID: w.in.SignupID, CodeHash: in.CodeHash, Email: w.in.Email, Session: in.TokenHash}
 	if w.multiSession() && first && w.in.Flow.SignupsPerDomainPerDay > 0 {
 		vin.Domain = &activities.DomainLimit{FlowID: w.in.Flow.FlowID, Domain: EmailDomain(w.in.Email), PerDay: w.in.Flow.SignupsPerDomainPerDay}
 	}
@@ -379,6 +393,7 @@ func (w *signup) checkCode(ctx workflow.Context, in *VerifyInput, first bool) er
 	if res.Outcome != otp.OK {
 		w.logger.Info(audit.Message(audit.CodeFailed), audit.Key, audit.CodeFailed, "email", audit.MaskEmail(w.in.Email),
 			"outcome", res.Outcome, "attemptsLeft", res.AttemptsLeft)
+		w.recordFailure(ctx, in.TokenHash, &res)
 	}
 	switch res.Outcome {
 	case otp.OK:

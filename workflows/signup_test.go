@@ -26,7 +26,8 @@ const (
 )
 
 func ref(id, onError string) flow.ConnectorRef {
-	return flow.ConnectorRef{Endpoint: connector.Endpoint{ID: id, URL: "http://127.0.0.1:1/" + id, Timeout: time.Second}, Retries: 1, OnError: onError}
+	return flow.ConnectorRef{Target: flow.Target{Endpoint: flow.Endpoint{ID: id, URL: "http://127.0.0.1:1/" + id, Timeout: time.Second}},
+		Retries: 1, OnError: onError}
 }
 
 func testInput() *SignupInput {
@@ -391,11 +392,84 @@ func TestSessionsAreBoundedDroppingUnverifiedFirst(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		h.update(3*time.Minute+time.Duration(i)*time.Second, UpdateSession, &SessionInput{TokenHash: fmt.Sprintf("%064x", 200+i)})
 	}
-	dropped := h.update(4*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: first, CodeHash: goodCode})
+	var droppedErr error
+	h.env.RegisterDelayedCallback(func() {
+		_, droppedErr = h.env.QueryWorkflow(QueryStatus, first)
+	}, 3*time.Minute+10*time.Second)
+	rejoin := h.update(4*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: first, CodeHash: goodCode})
 	owner := h.update(5*time.Minute, UpdateSubmitAttributes, &SubmitInput{TokenHash: tok, Attributes: map[string]any{}})
 	h.run()
-	require.Equal(t, ErrUnauthorized, errType(dropped.err), "past 3 sessions the oldest unverified one is gone")
+	require.Error(t, droppedErr, "past 3 sessions the oldest unverified one is gone")
+	require.NoError(t, rejoin.err, "its token still proves the mailbox with a right code")
+	require.Equal(t, StatusCollectingAttributes, rejoin.res.Status)
 	require.Equal(t, ErrValidationFailed, errType(owner.err), "the verified owner's session is kept")
+}
+
+// The owner starts, then a stranger starts again and again before the owner types the code: the owner's
+// session is pushed out, and the owner's right code still lets the owner in.
+func TestOwnerPushedOutByStrangersStillVerifies(t *testing.T) {
+	h := newHarness(t)
+	h.mockCodes()
+	h.connector("pfs", &activities.CallConnectorResult{Action: connector.ActionContinue}, nil)
+	h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})
+	for i := 0; i < 10; i++ {
+		h.update(time.Minute+time.Duration(i+1)*time.Second, UpdateSession, &SessionInput{TokenHash: fmt.Sprintf("%064x", 300+i)})
+	}
+	ver := h.update(2*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: goodCode})
+	res := h.run()
+	require.NoError(t, ver.err)
+	require.Equal(t, StatusCollectingAttributes, ver.res.Status)
+	require.Equal(t, StatusAbandoned, res.Status)
+}
+
+// A flood of steps that cannot succeed is refused by the validators (nothing written to history):
+// wrong codes past a session's attempts, verifications while the address is locked, resends before
+// the address's code budget allows one.
+func TestFloodsAreRefusedByValidators(t *testing.T) {
+	h := newHarness(t)
+	sends := 0
+	h.env.OnActivity(a.SendCode, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, _ *activities.SendCodeInput) (*activities.SendCodeResult, error) {
+			sends++
+			if sends == 1 {
+				return &activities.SendCodeResult{Sent: true}, nil
+			}
+			return &activities.SendCodeResult{RetryAfterSeconds: 600}, nil
+		})
+	checks := 0
+	h.env.OnActivity(a.VerifyCode, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in *activities.VerifyCodeInput) (*activities.VerifyCodeResult, error) {
+			checks++
+			if in.Session == otherTok {
+				return &activities.VerifyCodeResult{Outcome: otp.Locked, RetryAfterSeconds: 3600}, nil
+			}
+			return &activities.VerifyCodeResult{Outcome: otp.Wrong, AttemptsLeft: 1}, nil
+		})
+	h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})
+	var wrong []*outcome
+	for i := 0; i < 8; i++ {
+		wrong = append(wrong, h.update(2*time.Minute+time.Duration(i)*time.Second, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: badCode}))
+	}
+	first := h.update(3*time.Minute, UpdateResendCode, &ResendInput{TokenHash: tok})
+	again := h.update(3*time.Minute+time.Second, UpdateResendCode, &ResendInput{TokenHash: tok})
+	h.update(4*time.Minute, UpdateSession, &SessionInput{TokenHash: otherTok})
+	locked := h.update(5*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: otherTok, CodeHash: badCode})
+	refused := h.update(5*time.Minute+time.Second, UpdateVerifyEmail, &VerifyInput{TokenHash: otherTok, CodeHash: goodCode})
+	h.run()
+	for i, o := range wrong[:otp.MaxAttempts] {
+		require.False(t, o.rejected, "attempt %d is checked", i)
+	}
+	for _, o := range wrong[otp.MaxAttempts:] {
+		require.True(t, o.rejected)
+		require.Equal(t, ErrCodeDead, errType(o.err))
+	}
+	require.Equal(t, ErrRateLimited, errType(first.err))
+	require.False(t, first.rejected, "the budget is asked once")
+	require.True(t, again.rejected, "then the validator knows")
+	require.Equal(t, ErrTooManyAttempts, errType(locked.err))
+	require.True(t, refused.rejected)
+	require.Equal(t, ErrTooManyAttempts, errType(refused.err))
+	require.Equal(t, otp.MaxAttempts+1, checks, "refused steps run no activity")
 }
 
 func TestAddressBudgetAnswers(t *testing.T) {
@@ -403,7 +477,7 @@ func TestAddressBudgetAnswers(t *testing.T) {
 	h.env.OnActivity(a.SendCode, mock.Anything, mock.Anything).Return(&activities.SendCodeResult{RetryAfterSeconds: 25}, nil)
 	h.env.OnActivity(a.VerifyCode, mock.Anything, mock.MatchedBy(func(in *activities.VerifyCodeInput) bool {
 		return in.CodeHash == goodCode
-	})).Return(&activities.VerifyCodeResult{Outcome: otp.Locked, RetryAfterSeconds: 1800}, nil)
+	})).Return(&activities.VerifyCodeResult{Outcome: otp.Locked, RetryAfterSeconds: 30}, nil)
 	var got *activities.VerifyCodeInput
 	h.env.OnActivity(a.VerifyCode, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in *activities.VerifyCodeInput) (*activities.VerifyCodeResult, error) {
@@ -426,7 +500,7 @@ func TestAddressBudgetAnswers(t *testing.T) {
 	var ae *temporal.ApplicationError
 	require.True(t, errors.As(locked.err, &ae))
 	require.NoError(t, ae.Details(&d))
-	require.Equal(t, 1800, d.RetryAfterSeconds)
+	require.Equal(t, 30, d.RetryAfterSeconds)
 	require.Equal(t, ErrRateLimited, errType(full.err))
 	require.Equal(t, &activities.DomainLimit{FlowID: "f", Domain: "fabrikam.com", PerDay: 7}, got.Domain)
 	require.Equal(t, "Ann@Fabrikam.com", got.Email)

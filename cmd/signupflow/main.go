@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/signupflow/signupflow/app"
+	"github.com/signupflow/signupflow/cli"
 	"github.com/signupflow/signupflow/flow"
 )
 
@@ -21,34 +22,7 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// Exit codes. A failure that is not a usage error exits 1.
-const (
-	exitOK     = 0
-	exitFailed = 1 // the command failed; for `connector`, the connector failed or refused
-	exitUsage  = 2 // bad flags or arguments, or a configuration file that does not load
-)
-
 const errorPrefix = "signupflow:"
-
-// exitError ends the process with code; err, when set, is printed first.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit status %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageError is an exitUsage error.
-func usageError(format string, args ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
-}
 
 // run runs the command line args and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
@@ -57,21 +31,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
-	var ee *exitError
+	var ee *cli.ExitError
 	switch {
 	case err == nil:
-		return exitOK
+		return cli.ExitOK
 	case errors.As(err, &ee):
-		if ee.err != nil {
-			fmt.Fprintln(stderr, errorPrefix, ee.err)
+		if ee.Err != nil {
+			fmt.Fprintln(stderr, errorPrefix, ee.Err)
 		}
-		return ee.code
+		return ee.Code
 	case strings.HasPrefix(err.Error(), "unknown command "):
 		fmt.Fprintln(stderr, errorPrefix, err)
-		return exitUsage
+		return cli.ExitUsage
 	}
 	fmt.Fprintln(stderr, errorPrefix, err)
-	return exitFailed
+	return cli.ExitFailed
 }
 
 type globals struct {
@@ -92,7 +66,7 @@ func newRoot() *cobra.Command {
 	pf.StringVarP(&g.config, "config", "c", envOr("SIGNUPFLOW_CONFIG", "signupflow.yaml"), "configuration file (env SIGNUPFLOW_CONFIG)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: exitUsage, err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })
 	root.AddCommand(
 		runCommand(g, "serve", "Run the API and the worker in one process", true, true),
 		runCommand(g, "api", "Run only the HTTP API (start more replicas behind a load balancer)", true, false),
@@ -140,7 +114,7 @@ and each connector's auth.*Env.`,
 func newLogger(g *globals, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
-		return nil, usageError("--log-level: %w", err)
+		return nil, cli.Usagef("--log-level: %w", err)
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch g.logFormat {
@@ -149,7 +123,7 @@ func newLogger(g *globals, w io.Writer) (*slog.Logger, error) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, usageError("--log-format: %q is not text or json", g.logFormat)
+	return nil, cli.Usagef("--log-format: %q is not text or json", g.logFormat)
 }
 
 func envOr(k, def string) string {

@@ -24,10 +24,14 @@ type Server struct {
 // URL is the redis:// URL of the server.
 func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 
-// Start runs redis-server for the test. It fails the test (not skips) when redis-server is missing:
-// CI installs it, and a skipped integration test would hide a regression.
+// Start runs redis-server for the test. Under -short (`make test-unit`) it skips the test instead:
+// the fast checks start no server. Otherwise it fails the test (not skips) when redis-server is
+// missing: CI installs it, and a skipped integration test would hide a regression.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: needs a real redis-server (internal/testredis); `make test` runs it")
+	}
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("redis-server not found on PATH (apt-get install redis-server): %v", err)

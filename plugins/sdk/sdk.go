@@ -20,6 +20,12 @@
 //	func main() { sdk.Serve(greeter{}) }
 //
 // Test a connector with package sdktest, in-process.
+//
+// This is a Go module of its own (github.com/signupflow/signupflow/plugins/sdk,
+// tagged plugins/sdk/vX.Y.Z), so a plugin depends on go-plugin, gRPC and
+// protobuf only, not on signupflow's dependencies. Package host in this
+// module is signupflow's side of the protocol; plugins do not need it. The
+// protocol itself (internal/proto) is not importable.
 package sdk
 
 import "context"

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signupflow/signupflow/plugins/internal/wire"
-	pb "github.com/signupflow/signupflow/plugins/proto"
+	pb "github.com/signupflow/signupflow/plugins/sdk/internal/proto"
+	"github.com/signupflow/signupflow/plugins/sdk/internal/wire"
 )
 
 func TestConstructors(t *testing.T) {
@@ -199,6 +199,21 @@ func TestServerConfigure(t *testing.T) {
 			t.Errorf("%T: %v, %v; want refusal %q", tc.c, out, err, tc.want)
 		}
 	}
+	// What the host sends is JSON text: 3.0 is an integer, and anything but
+	// an object is refused before Configure runs.
+	for cfg, want := range map[string]string{`{}`: "", `{"k": 3.0}`: "", `[1]`: "config is not a JSON object", `"x"`: "config is not a JSON object"} {
+		out, err := newServer(intKey{}, log).Configure(context.Background(), &pb.ConfigureRequest{ConfigJson: []byte(cfg)})
+		if err != nil || !strings.Contains(out.GetRefusal(), want) || (want == "") != (out.GetRefusal() == "") {
+			t.Errorf("Configure(%s): %v, %v; want refusal %q", cfg, out, err, want)
+		}
+	}
+}
+
+// intKey declares one optional integer key.
+type intKey struct{ fake }
+
+func (intKey) Describe() Info {
+	return Info{Name: "int-key", Config: []ConfigKey{{Name: "k", Type: ConfigInt}}}
 }
 
 func TestLoggerWritesLinesTheHostParses(t *testing.T) {

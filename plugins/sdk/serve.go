@@ -10,8 +10,8 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 
-	"github.com/signupflow/signupflow/plugins/internal/wire"
-	pb "github.com/signupflow/signupflow/plugins/proto"
+	pb "github.com/signupflow/signupflow/plugins/sdk/internal/proto"
+	"github.com/signupflow/signupflow/plugins/sdk/internal/wire"
 )
 
 func init() {

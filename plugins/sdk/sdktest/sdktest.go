@@ -22,9 +22,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signupflow/signupflow/plugins/internal/wire"
-	pb "github.com/signupflow/signupflow/plugins/proto"
 	"github.com/signupflow/signupflow/plugins/sdk"
+	pb "github.com/signupflow/signupflow/plugins/sdk/internal/proto"
+	"github.com/signupflow/signupflow/plugins/sdk/internal/wire"
 )
 
 // Configure gives c its configuration as signupflow does at the plugin's

@@ -1,0 +1,256 @@
+package web
+
+// The reviewer console: the browser side of the reviewer API. A reviewer signs in with their reviewer
+// token once; the web session (Redis, behind the HttpOnly cookie) then holds only their reviewer id,
+// never the token. Every form carries the session's CSRF token, except the sign-in form: it is shown
+// without a session (nothing stored for an anonymous view) and carries a signed double-submit token.
+//
+//	GET  /console                  sign-in form, or the inbox (oldest first; ?flow=&domain=&cursor=)
+//	POST /console/sign-in          check the token, start the reviewer session
+//	POST /console/sign-out         end the session
+//	GET  /console/inbox.json       the inbox page as JSON, for console.js to refresh the table
+//	GET  /console/requests/:id     a request in full and the approve / deny form
+//	POST /console/requests/:id     decide (via "console")
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signupflow/signupflow/reviewers"
+	"github.com/signupflow/signupflow/signup"
+)
+
+// Keys of the reviewer's data in the web session.
+const (
+	wsReviewer   = "reviewer"   // reviewer id
+	wsReviewerAt = "reviewerAt" // unix seconds of the sign-in
+	wsReviewerFP = "reviewerFp" // reviewers.Directory.TokenFingerprint at sign-in: a rotated token ends the session
+)
+
+// consoleMaxSession is how long a console sign-in lasts, however active the reviewer is.
+const consoleMaxSession = 12 * time.Hour
+
+// consoleBrand is the look of every console page.
+var consoleBrand = pageBranding{Title: "Reviewer console"}
+
+// Console messages said more than once.
+const (
+	msgConsoleUnavailable = "The console is temporarily unavailable. Please try again in a moment."
+	msgFormRefused        = "The form expired or was not sent from this page. Please try again."
+)
+
+func (s *site) addConsoleRoutes(r *gin.Engine) {
+	r.GET("/console", s.consoleHome)
+	r.POST("/console/sign-in", s.consoleSignIn)
+	r.POST("/console/sign-out", s.consoleSignOut)
+	r.GET("/console/inbox.json", s.consoleInboxJSON)
+	r.GET("/console/requests/:id", s.consoleDetail)
+	r.POST("/console/requests/:id", s.consoleDecide)
+}
+
+// consolePage is the base of a console page.
+func consolePage(ws *webSession, title string) Page {
+	p := Page{Locale: defaultLocale, Branding: consoleBrand, Title: title}
+	if ws != nil {
+		p.CSRF = ws.CSRF
+	}
+	return p
+}
+
+// consoleSession loads the web session and the reviewer signed in to it (nil when none, or when the
+// sign-in is too old or names a reviewer no longer configured). On a Redis failure it has already
+// rendered an error page and ok is false.
+func (s *site) consoleSession(c *gin.Context) (ws *webSession, me *reviewers.Member, ok bool) {
+	ws, err := s.loadWebSession(c)
+	if err != nil {
+		s.log.Error("cannot load a console session", "error", err)
+		s.consoleError(c, http.StatusServiceUnavailable, "Try again", msgConsoleUnavailable)
+		return nil, nil, false
+	}
+	if me = s.signedIn(ws); me == nil {
+		delete(ws.Data, wsReviewer)
+		delete(ws.Data, wsReviewerAt)
+		delete(ws.Data, wsReviewerFP)
+	}
+	return ws, me, true
+}
+
+// signedIn is the reviewer of a session: nil when none signed in, when the sign-in is older than
+// consoleMaxSession, or when it names a reviewer no longer configured.
+func (s *site) signedIn(ws *webSession) *reviewers.Member {
+	id := ws.Data[wsReviewer]
+	if id == "" {
+		return nil
+	}
+	at, err := strconv.ParseInt(ws.Data[wsReviewerAt], 10, 64)
+	if err != nil || time.Since(time.Unix(at, 0)) >= consoleMaxSession {
+		return nil
+	}
+	if fp := s.Reviewers.TokenFingerprint(id); fp == "" || subtle.ConstantTimeCompare([]byte(fp), []byte(ws.Data[wsReviewerFP])) != 1 {
+		return nil
+	}
+	m, _ := s.Reviewers.Member(id)
+	return m
+}
+
+func (s *site) consoleError(c *gin.Context, status int, title, msg string) {
+	s.render(c, status, &errorPage{Page: Page{Locale: defaultLocale, Branding: consoleBrand, Title: title,
+		Message: msg, Error: true}, Back: "/console"})
+}
+
+// consoleNext is where to go after signing in: a request page, or the inbox.
+func consoleNext(raw string) string {
+	if id, ok := strings.CutPrefix(raw, "/console/requests/"); ok && signup.ValidSignupID(id) {
+		return raw
+	}
+	return "/console"
+}
+
+// renderSignIn shows the sign-in form. It stores nothing: the form carries a console form token, the
+// one the browser holds when it is still fresh (several tabs keep working), else a new one.
+func (s *site) renderSignIn(c *gin.Context, status int, next, msg string) {
+	token, err := s.consoleFormToken(c)
+	if err != nil {
+		s.log.Error("cannot make a form token", "error", err)
+		s.consoleError(c, http.StatusServiceUnavailable, "Try again", msgConsoleUnavailable)
+		return
+	}
+	p := &signInPage{Page: consolePage(nil, "Sign in"), Next: consoleNext(next)}
+	p.CSRF = token
+	if msg != "" {
+		p.Message, p.Error = msg, true
+	}
+	s.render(c, status, p)
+}
+
+// consolePost is the start of every console form handler: the session, then the CSRF check (403 page).
+func (s *site) consolePost(c *gin.Context) (*webSession, *reviewers.Member, bool) {
+	ws, me, ok := s.consoleSession(c)
+	if !ok {
+		return nil, nil, false
+	}
+	if !s.csrfOK(c, ws) {
+		s.consoleError(c, http.StatusForbidden, "Refused", msgFormRefused)
+		return nil, nil, false
+	}
+	return ws, me, true
+}
+
+// consoleFormToken is the sign-in form's token: the browser's own while it has at least half its
+// lifetime left, else a new one (and cookie).
+func (s *site) consoleFormToken(c *gin.Context) (string, error) {
+	for _, ck := range c.Request.Cookies() {
+		if ck.Name != CSRFCookie {
+			continue
+		}
+		if fc, ok := s.verifyFormToken(ck.Value, formConsole); ok && time.Since(time.Unix(fc.IssuedAt, 0)) < anonymousFormTTL/2 {
+			return ck.Value, nil
+		}
+	}
+	return s.issueFormToken(c, formClaims{Purpose: formConsole})
+}
+
+// consoleSignIn checks the reviewer token and stores the reviewer's session. The form is anonymous:
+// its CSRF check is the double-submit token (or the token of a session the browser has already).
+func (s *site) consoleSignIn(c *gin.Context) {
+	ws, _, ok := s.consoleSession(c)
+	if !ok {
+		return
+	}
+	if _, anon := s.formToken(c, formConsole); !anon && !(ws.stored && s.csrfOK(c, ws)) {
+		s.consoleError(c, http.StatusForbidden, "Refused", msgFormRefused)
+		return
+	}
+	next := c.PostForm("next")
+	me, ok := s.authenticate(c, next)
+	if !ok || !s.allowConsoleSession(c, ws, next) {
+		return
+	}
+	if !s.startConsoleSession(c, ws, me) {
+		return
+	}
+	s.clearFormToken(c, formConsole)
+	s.log.Info("reviewer signed in to the console", "reviewer", me.ID)
+	seeOther(c, consoleNext(next))
+}
+
+// authenticate checks the posted reviewer token. A wrong one shows the form again; wrong tokens count
+// toward the same per-client limit as the API's (an empty one does not).
+func (s *site) authenticate(c *gin.Context, next string) (*reviewers.Member, bool) {
+	token := c.PostForm("token")
+	var me *reviewers.Member
+	if token != "" {
+		me, _ = s.Reviewers.Authenticate(token)
+	}
+	if me != nil {
+		return me, true
+	}
+	if token != "" && s.svc.ReviewerFailed(c.Request.Context(), s.svc.ClientKey(c.Request)) {
+		c.Header("Retry-After", strconv.Itoa(int(signup.ReviewerFailWindow/time.Second)))
+		s.renderSignIn(c, http.StatusTooManyRequests, next, "Too many failed sign-ins from your address. Please try again later.")
+		return nil, false
+	}
+	s.renderSignIn(c, http.StatusUnauthorized, next, "That reviewer token is not right. Check it and try again.")
+	return nil, false
+}
+
+// allowConsoleSession applies the per-client limit of new sessions when the browser has none stored.
+func (s *site) allowConsoleSession(c *gin.Context, ws *webSession, next string) bool {
+	if ws.stored {
+		return true
+	}
+	err := s.svc.AllowNewSession(c.Request.Context(), s.svc.ClientKey(c.Request))
+	if err == nil {
+		return true
+	}
+	e := problemOf(err)
+	setRetryAfter(c, e)
+	if e.Status != http.StatusTooManyRequests {
+		s.consoleError(c, e.Status, "Try again", msgConsoleUnavailable)
+		return false
+	}
+	s.renderSignIn(c, e.Status, next, "Too many sign-ins from your address. Please try again later.")
+	return false
+}
+
+// startConsoleSession stores the reviewer's session under a new id and CSRF token (no session
+// fixation), keeping what the old session held, and deletes the old one.
+func (s *site) startConsoleSession(c *gin.Context, ws *webSession, me *reviewers.Member) bool {
+	fresh, err := newWebSession()
+	if err != nil {
+		s.consoleError(c, http.StatusInternalServerError, "Try again", "Something went wrong. Please try again.")
+		return false
+	}
+	for k, v := range ws.Data {
+		fresh.Data[k] = v
+	}
+	fresh.Data[wsReviewer] = me.ID
+	fresh.Data[wsReviewerAt] = strconv.FormatInt(time.Now().Unix(), 10)
+	fresh.Data[wsReviewerFP] = s.Reviewers.TokenFingerprint(me.ID)
+	if err := s.saveWebSession(c, fresh); err != nil {
+		s.log.Error("cannot save a console session", "error", err)
+		s.consoleError(c, http.StatusServiceUnavailable, "Try again", msgConsoleUnavailable)
+		return false
+	}
+	if ws.stored {
+		s.deleteWebSession(c, ws.ID, "cannot delete a replaced web session")
+	}
+	return true
+}
+
+func (s *site) consoleSignOut(c *gin.Context) {
+	ws, me, ok := s.consolePost(c)
+	if !ok {
+		return
+	}
+	if me != nil {
+		s.log.Info("reviewer signed out of the console", "reviewer", me.ID)
+	}
+	s.dropWebSession(c, ws)
+	seeOther(c, "/console")
+}

@@ -1,0 +1,108 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signupflow/signupflow/signup"
+	"github.com/signupflow/signupflow/workflows"
+)
+
+// codeWait is how many seconds are left before another code may be asked for.
+func codeWait(a *applicant) int {
+	sent, err := strconv.ParseInt(a.ws.Data[wsCodeSentAt], 10, 64)
+	if err != nil {
+		return 0
+	}
+	left := int(workflows.ResendCooldown/time.Second) - int(time.Now().Unix()-sent)
+	if left < 0 {
+		return 0
+	}
+	return left
+}
+
+func (s *site) renderCode(c *gin.Context, a *applicant, status int, code, msg string, isErr bool, wait int) {
+	wait = max(wait, codeWait(a))
+	p := &codePage{Page: a.page("code.title"), Intro: a.t("code.intro", a.ws.Data[wsEmail]), Code: code, Wait: wait,
+		WaitText: a.t("code.resendWait", strconv.Itoa(wait)), WaitTemplate: a.t("code.resendWaitTpl"), Restart: a.restartURL()}
+	if msg != "" {
+		p.Message, p.Error = msg, isErr
+		if isErr {
+			p.CodeError = msg
+		}
+	}
+	s.render(c, status, p)
+}
+
+func (s *site) codePage(c *gin.Context) {
+	a, ok := s.loadApplicant(c, true)
+	if !ok {
+		return
+	}
+	msg := ""
+	if c.Query("resent") == "1" {
+		msg = a.t("code.resent")
+	}
+	s.renderCode(c, a, http.StatusOK, "", msg, false, 0)
+}
+
+// stepError shows a refused step. wrong_state (the sign-up moved on, e.g. in another tab) goes to
+// the page of its current status.
+func (s *site) stepError(c *gin.Context, a *applicant, err error, show func(e *signup.Error)) {
+	e := problemOf(err)
+	if e.Code == workflows.ErrWrongState || signup.Gone(err) {
+		seeOther(c, "/signup/result")
+		return
+	}
+	if e.Code == workflows.ErrUnauthorized {
+		s.pageError(c, a, http.StatusUnauthorized, "error.title", "error.session")
+		return
+	}
+	show(e)
+}
+
+func (s *site) codeSubmit(c *gin.Context) {
+	a, ok := s.postApplicant(c, true)
+	if !ok {
+		return
+	}
+	raw := c.PostForm("code")
+	code := strings.Join(strings.Fields(raw), "")
+	if !signup.ValidCode(code) {
+		s.renderCode(c, a, http.StatusBadRequest, raw, a.t("code.invalid"), true, 0)
+		return
+	}
+	res, err := s.svc.VerifyEmail(c.Request.Context(), a.signupID(), a.tokenHash(), s.svc.ClientKey(c.Request), code)
+	if err != nil {
+		s.stepError(c, a, err, func(e *signup.Error) {
+			s.renderCode(c, a, e.Status, raw, a.problemText(e), true, 0)
+		})
+		return
+	}
+	seeOther(c, stepPath(res.Status))
+}
+
+func (s *site) codeResend(c *gin.Context) {
+	a, ok := s.postApplicant(c, true)
+	if !ok {
+		return
+	}
+	if _, err := s.svc.ResendCode(c.Request.Context(), a.signupID(), a.tokenHash()); err != nil {
+		s.stepError(c, a, err, func(e *signup.Error) {
+			wait := 0
+			if e.Code == workflows.ErrRateLimited {
+				wait = e.RetryAfter
+			}
+			s.renderCode(c, a, e.Status, "", a.problemText(e), true, wait)
+		})
+		return
+	}
+	a.ws.Data[wsCodeSentAt] = strconv.FormatInt(time.Now().Unix(), 10)
+	if s.save(c, a) {
+		seeOther(c, "/signup/code?resent=1")
+	}
+}

@@ -1,0 +1,165 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/signupflow/signupflow/signup"
+	"github.com/signupflow/signupflow/workflows"
+)
+
+// signupPage checks the application's parameters and shows the e-mail form. It stores nothing: the
+// parameters travel in the form's signed token (formToken), which is also its CSRF protection, and the
+// session is made when the form is posted. It never redirects anywhere: an unregistered redirect_uri
+// gets an error page.
+func (s *site) signupPage(c *gin.Context) {
+	locale := chooseLocale(validLocales(c.Query("ui_locales")), c.GetHeader("Accept-Language"))
+	t := translator(locale)
+	refuse := func(status int, brand pageBranding, title, msg string) {
+		s.render(c, status, &errorPage{Page: Page{Locale: locale, Branding: brand, Title: t(title), Message: t(msg), Error: true}})
+	}
+	app := s.Config.Application(strings.TrimSpace(c.Query("client_id")))
+	if app == nil {
+		refuse(http.StatusBadRequest, pageBranding{}, "error.badRequest", "error.unknownClient")
+		return
+	}
+	brand := s.branding(app.UserFlow, app.Name)
+	redirectURI := c.Query("redirect_uri")
+	state := c.Query("state")
+	if !registeredRedirect(app, redirectURI) || len(state) > maxStateLength {
+		refuse(http.StatusBadRequest, brand, "error.badRequest", "error.redirectURI")
+		return
+	}
+	// A new start page gets a new token (and cookie): a form left open in another tab (or a page an
+	// attacker made the browser load) can no longer post under this start's client, redirect URI and state.
+	token, err := s.issueFormToken(c, formClaims{Purpose: formSignup, ClientID: app.ClientID,
+		RedirectURI: redirectURI, State: state, Locale: locale})
+	if err != nil {
+		s.log.Error("cannot make a form token", "error", err)
+		refuse(http.StatusServiceUnavailable, brand, "error.title", "error.unavailable")
+		return
+	}
+	ws := &webSession{CSRF: token, Data: map[string]string{wsClientID: app.ClientID, wsRedirectURI: redirectURI,
+		wsState: state, wsLocale: locale}}
+	s.renderEmail(c, s.newApplicant(ws, app, locale), http.StatusOK, "", "")
+}
+
+// validLocales is ui_locales when it is well formed, else "".
+func validLocales(v string) string {
+	if v == "" || !signup.ValidUILocales(v) {
+		return ""
+	}
+	return v
+}
+
+func (s *site) renderEmail(c *gin.Context, a *applicant, status int, email, fieldErr string) {
+	p := &emailPage{Page: a.page("email.title"), Email: email, EmailError: fieldErr}
+	if fieldErr != "" {
+		p.Message, p.Error = fieldErr, true
+	}
+	s.render(c, status, p)
+}
+
+// startApplicant is postApplicant for the start form, which has no session behind it: the form token
+// (double-submit cookie) is the CSRF check and names the application. A session the browser has
+// already (starting again) is kept and its earlier sign-up forgotten once the new one starts. ws.CSRF
+// is the form token until the session is stored (renewWebSession).
+func (s *site) startApplicant(c *gin.Context) (*applicant, bool) {
+	fc, ok := s.formToken(c, formSignup)
+	if !ok {
+		s.pageError(c, nil, http.StatusForbidden, "error.title", "error.csrf")
+		return nil, false
+	}
+	app := s.Config.Application(fc.ClientID)
+	if app == nil || !registeredRedirect(app, fc.RedirectURI) {
+		s.pageError(c, nil, http.StatusBadRequest, "error.title", "error.session") // the config changed
+		return nil, false
+	}
+	ws, err := s.loadWebSession(c)
+	if err != nil {
+		s.log.Error("cannot load a web session", "error", err)
+		s.pageError(c, nil, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+		return nil, false
+	}
+	for _, k := range []string{wsSignupID, wsToken, wsEmail, wsCodeSentAt, wsPending} {
+		delete(ws.Data, k)
+	}
+	ws.Data[wsClientID], ws.Data[wsRedirectURI], ws.Data[wsState] = app.ClientID, fc.RedirectURI, fc.State
+	a := s.newApplicant(ws, app, fc.Locale)
+	ws.Data[wsLocale], ws.CSRF = a.locale, c.PostForm("csrf")
+	return a, true
+}
+
+// storeStartSession stores the session of a posted start form under a new id (the one the browser had,
+// if any, is deleted) and drops the form's cookie. On failure it has shown an error page.
+func (s *site) storeStartSession(c *gin.Context, a *applicant) bool {
+	if err := s.renewWebSession(c, a.ws); err != nil {
+		s.log.Error("cannot save a web session", "error", err)
+		s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+		return false
+	}
+	s.clearFormToken(c, formSignup)
+	return true
+}
+
+// signupEmail starts the sign-up of the address (or attaches to the running one) and sends the code.
+// This post is where an applicant's session is first stored, so new sessions are limited per client.
+func (s *site) signupEmail(c *gin.Context) {
+	a, ok := s.startApplicant(c)
+	if !ok {
+		return
+	}
+	raw := c.PostForm("email")
+	email, valid := signup.ParseEmail(raw)
+	if !valid {
+		s.renderEmail(c, a, http.StatusBadRequest, raw, a.t("email.invalid"))
+		return
+	}
+	// The chosen page language is what the connectors receive as ui_locales.
+	res, err := s.svc.Start(c.Request.Context(), &signup.StartInput{App: a.app, Email: email, UILocales: a.locale,
+		ClientKey: s.svc.ClientKey(c.Request), NewSession: !a.ws.stored, Via: "web"})
+	if err != nil {
+		e := problemOf(err)
+		if e.Kind == signup.KindInternal {
+			s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+			return
+		}
+		setRetryAfter(c, e)
+		s.renderEmail(c, a, e.Status, raw, a.problemText(e))
+		return
+	}
+	if res.Pending {
+		// Already applied and waiting: no new session, no e-mail; say so.
+		for _, k := range []string{wsSignupID, wsToken, wsCodeSentAt} {
+			delete(a.ws.Data, k)
+		}
+		a.ws.Data[wsPending] = "1"
+		if s.storeStartSession(c, a) {
+			seeOther(c, "/signup/result")
+		}
+		return
+	}
+	s.started(c, a, email, res)
+}
+
+// started keeps the started sign-up in the session and goes to its first step.
+func (s *site) started(c *gin.Context, a *applicant, email string, res *signup.StartResult) {
+	delete(a.ws.Data, wsPending)
+	a.ws.Data[wsSignupID], a.ws.Data[wsToken], a.ws.Data[wsEmail] = res.ID, res.TokenHash, email
+	sentAt := time.Now()
+	if res.CodeSent != nil && !*res.CodeSent {
+		// No new code: the one mailed to the address a moment ago serves. The resend countdown shows
+		// when the address's budget allows the next.
+		wait := min(time.Duration(res.ResendAfterSeconds)*time.Second, workflows.ResendCooldown)
+		sentAt = sentAt.Add(wait - workflows.ResendCooldown)
+	}
+	a.ws.Data[wsCodeSentAt] = strconv.FormatInt(sentAt.Unix(), 10)
+	// The session now holds the sign-up's token: a new id, so that one planted beforehand is useless.
+	if s.storeStartSession(c, a) {
+		seeOther(c, stepPath(res.Status))
+	}
+}

@@ -1,0 +1,64 @@
+// Package web is everything a browser renders: the hosted sign-up pages an application sends its users
+// to, the reviewer console, the review-link page of reviewer e-mails, their templates, static files and
+// texts, and the browser sessions and CSRF tokens behind them. Every page goes through one renderer
+// (render.go) into one layout with one Content-Security-Policy, from a typed page struct (pages.go). The
+// work — starting a sign-up, its steps, the inbox, decisions — is the signup service's; web/ only turns
+// its answers and refusals into pages, and never imports the JSON API.
+//
+// An anonymous page view (the sign-up start page, the console sign-in) writes nothing to Redis: its
+// form is protected by a signed double-submit cookie (formToken). A session is stored only when a form
+// is posted, and the number of new sessions is limited per client.
+package web
+
+import (
+	"log/slog"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/reviewers"
+	"github.com/signupflow/signupflow/signup"
+)
+
+// Deps are what the pages need.
+type Deps struct {
+	Service *signup.Service
+	Config  *flow.Config
+	Redis   redis.UniversalClient // browser sessions
+	Secret  []byte                // server key: form tokens are MAC-ed under a key derived from it
+	Logger  *slog.Logger
+	// Reviewers signs reviewers in to the console (nil: nobody can sign in).
+	Reviewers *reviewers.Directory
+	// Links verifies the signed links in reviewer e-mails; Nonces makes each usable once (nil: review
+	// links are not enabled).
+	Links  *reviewers.Signer
+	Nonces *reviewers.Nonces
+}
+
+// site serves the pages.
+type site struct {
+	Deps
+	svc *signup.Service
+	log *slog.Logger
+}
+
+func newSite(d Deps) *site {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &site{Deps: d, svc: d.Service, log: d.Logger}
+}
+
+// AddRoutes mounts the pages and their static files on r: /signup…, /console…, /approvals/review and
+// /static/….
+func AddRoutes(r *gin.Engine, d Deps) {
+	newSite(d).addRoutes(r)
+}
+
+func (s *site) addRoutes(r *gin.Engine) {
+	s.addStaticRoutes(r)
+	s.addSignupRoutes(r)
+	s.addConsoleRoutes(r)
+	s.addReviewRoutes(r)
+}
