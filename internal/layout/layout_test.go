@@ -35,7 +35,7 @@ type rule struct {
 }
 
 // leaves are the helpers everything may use; they import nothing of the module.
-var leaves = []string{"address", "audit", "clientip", "mail", "metrics"}
+var leaves = []string{"address", "audit", "clientip", "loginreq", "mail", "metrics"}
 
 // What workflows/ never imports (deterministic code: no Redis, Gin, HTTP or plugin package), and what
 // it never links, even through activities/: go-plugin and Gin.
@@ -52,6 +52,7 @@ var packageMap = map[string]rule{
 	"address":  {},
 	"audit":    {},
 	"clientip": {},
+	"loginreq": {},
 	"mail":     {},
 	"metrics":  {},
 
