@@ -2,8 +2,9 @@
 #
 # signupflow container image: one static binary, three subcommands
 # (serve = api + worker in one process, api, worker), plus the example API
-# connector (/usr/local/bin/example-connector) and the example connector
-# plugins (/usr/local/lib/signupflow/plugins/). docker-compose.yml runs the
+# connector (/usr/local/bin/example-connector), the example relying party
+# (/usr/local/bin/example-app) and the example connector plugins
+# (/usr/local/lib/signupflow/plugins/). docker-compose.yml runs the
 # same image as signupflow-api, signupflow-worker and, with its entrypoint
 # overridden, example-connector.
 
@@ -25,7 +26,7 @@ RUN go mod download
 
 COPY . .
 RUN --mount=type=cache,target=/root/.cache/go-build \
-    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/signupflow ./cmd/example-connector
+    go build -trimpath -ldflags="-s -w" -o /out/ ./cmd/signupflow ./cmd/example-connector ./cmd/example-app
 # The example connector plugins (docs/plugins.md), started by the worker as child processes.
 RUN --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -ldflags="-s -w" -o /out/plugins/ ./plugins/examples/...
@@ -35,7 +36,7 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
 # included, runs as uid/gid 65532 (nonroot). Nothing in signupflow needs cgo.
 FROM gcr.io/distroless/static-debian12:nonroot
 
-COPY --from=build /out/signupflow /out/example-connector /usr/local/bin/
+COPY --from=build /out/signupflow /out/example-connector /out/example-app /usr/local/bin/
 # deploy/signupflow.compose.yaml names the plugins by these paths (deploy/compose_test.go checks it).
 COPY --from=build /out/plugins/ /usr/local/lib/signupflow/plugins/
 # Default config baked in (its connectors point at 127.0.0.1:7071, as for

@@ -12,6 +12,7 @@ all: build
 build: check-go
 	$(GO) build -o $(BIN)/signupflow ./cmd/signupflow
 	$(GO) build -o $(BIN)/example-connector ./cmd/example-connector
+	$(GO) build -o $(BIN)/example-app ./cmd/example-app
 
 check-go:
 	@command -v $(GO) >/dev/null 2>&1 || { echo "make: Go is needed (go.mod wants $$(sed -n 's/^go //p' go.mod)): https://go.dev/dl/" >&2; exit 1; }

@@ -42,6 +42,9 @@ type ProvisionInput struct {
 	Email      string               `json:"email"`
 	Identities []directory.Identity `json:"identities"`
 	Attributes map[string]any       `json:"attributes"`
+	// ConnectorClaims are the claims the sign-up's connectors answered that are not attributes of
+	// the flow (absent in sign-ups started before they were kept).
+	ConnectorClaims map[string]any `json:"connectorClaims,omitempty"`
 }
 
 // ProvisionResult is the account created (or created by an earlier attempt of the same sign-up).
@@ -59,7 +62,7 @@ func (a *Activities) Provision(ctx context.Context, in *ProvisionInput) (*Provis
 		return nil, err
 	}
 	acc := &directory.Account{ID: id, Email: in.Email, Identities: in.Identities, Attributes: in.Attributes,
-		Flow: in.FlowID, ClientID: in.ClientID, CreatedAt: time.Now().UTC(), SignupID: in.SignupID}
+		ConnectorClaims: in.ConnectorClaims, Flow: in.FlowID, ClientID: in.ClientID, CreatedAt: time.Now().UTC(), SignupID: in.SignupID}
 	got, created, err := a.Directory.Create(ctx, run.ID+"/"+run.RunID, acc)
 	if errors.Is(err, directory.ErrEmailTaken) {
 		return nil, temporal.NewNonRetryableApplicationError("an account with this e-mail address exists", TypeEmailTaken, nil)

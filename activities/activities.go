@@ -38,6 +38,14 @@ type Activities struct {
 	PublicURL string
 	// Metrics records connector calls and one-time codes; nil records nothing.
 	Metrics *metrics.Metrics
+
+	// Breaker spares connectors with onError: wait that keep failing (shared by every worker through
+	// Redis); nil: no breaker. Waiting counts the sign-ups that wait for each connector; nil: none.
+	Breaker *connector.Breaker
+	Waiting *connector.Waiting
+	// Resume signs the links that let a waiting applicant continue in any browser; nil: the e-mails
+	// carry no link.
+	Resume *otp.ResumeSigner
 }
 
 // Error type names of non-retryable application errors. They are part of workflow histories: never

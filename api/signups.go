@@ -13,6 +13,7 @@ import (
 
 func (s *server) addSignupRoutes(rg *gin.RouterGroup) {
 	rg.POST("/signups", s.startSignup)
+	rg.POST("/signups/resume", s.resumeSignup)
 	rg.GET("/signups/:id", s.withSession, s.getSignup)
 	rg.POST("/signups/:id/email-code", s.withSession, s.resendCode)
 	rg.POST("/signups/:id/email-verification", s.withSession, s.verifyEmail)
@@ -23,6 +24,9 @@ type startRequest struct {
 	ClientID  string `json:"clientId"`
 	Email     string `json:"email"`
 	UILocales string `json:"uiLocales"`
+	// AuthRequestID, optional, is a pending authorization request of the application (the id of the
+	// provider's /login?authRequestID= redirect): the sign-up's end finishes it (redirectUri).
+	AuthRequestID string `json:"authRequestId"`
 }
 
 type startResponse struct {
@@ -76,7 +80,15 @@ func (s *server) startInput(c *gin.Context, req *startRequest) (*signup.StartInp
 	if req.UILocales != "" && !signup.ValidUILocales(req.UILocales) {
 		return nil, newProblem(http.StatusBadRequest, CodeInvalidRequest, "uiLocales must be space-separated language tags like \"en-US de\"").WithField("uiLocales", "invalid")
 	}
-	return &signup.StartInput{App: app, Email: email, UILocales: req.UILocales, ClientKey: s.svc.ClientKey(c.Request)}, nil
+	in := &signup.StartInput{App: app, Email: email, UILocales: req.UILocales, ClientKey: s.svc.ClientKey(c.Request)}
+	if id := strings.TrimSpace(req.AuthRequestID); req.AuthRequestID != "" {
+		ar, p := s.svc.AuthRequest(c.Request.Context(), id, app.ClientID)
+		if p != nil {
+			return nil, p
+		}
+		in.AuthRequest = ar
+	}
+	return in, nil
 }
 
 // withSession requires "Authorization: Bearer <sessionToken>" and keeps only its hash.
@@ -100,27 +112,74 @@ func bearer(c *gin.Context) (string, bool) {
 	return strings.TrimSpace(h[len(p):]), true
 }
 
-func (s *server) getSignup(c *gin.Context) {
-	view, err := s.svc.Status(c.Request.Context(), c.Param("id"), c.GetString("tokenHash"))
-	if err != nil {
-		writeError(c, err)
-		return
-	}
-	writeJSON(c, http.StatusOK, view)
+// statusAnswer is the sign-up's status and, for a session started with an authorization request
+// that the sign-up's end finished, where to send the browser.
+type statusAnswer struct {
+	*workflows.StatusView
+	RedirectURI string `json:"redirectUri,omitempty"`
 }
 
-// stepDone answers an applicant step.
-func stepDone(c *gin.Context, res *workflows.StepResult, err error) {
+// stepAnswer is a step's result, with redirectUri as statusAnswer's.
+type stepAnswer struct {
+	*workflows.StepResult
+	RedirectURI string `json:"redirectUri,omitempty"`
+}
+
+func (s *server) getSignup(c *gin.Context) {
+	id, hash := c.Param("id"), c.GetString("tokenHash")
+	view, err := s.svc.Status(c.Request.Context(), id, hash)
 	if err != nil {
 		writeError(c, err)
 		return
 	}
-	writeJSON(c, http.StatusOK, res)
+	to, err := s.svc.FinishAuthRequest(c.Request.Context(), id, hash, view.Status, view.AccountID, view.UserMessage)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, statusAnswer{StatusView: view, RedirectURI: to})
+}
+
+// stepDone answers an applicant step: 202 while the sign-up waits for a connector (status Checking;
+// it continues by itself, GET /v1/signups/{id} says when), 200 otherwise. A step that ended a sign-up
+// started with an authorization request finishes that request (redirectUri).
+func (s *server) stepDone(c *gin.Context, res *workflows.StepResult, err error) {
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if res.Status == workflows.StatusChecking {
+		writeJSON(c, http.StatusAccepted, res)
+		return
+	}
+	to, err := s.svc.FinishAuthRequest(c.Request.Context(), c.Param("id"), c.GetString("tokenHash"), res.Status, res.AccountID, res.UserMessage)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, stepAnswer{StepResult: res, RedirectURI: to})
+}
+
+// resumeSignup uses a resume link's token (the "t" of the link a waiting sign-up e-mailed): it opens a
+// verified session and answers like a start, with the session token.
+func (s *server) resumeSignup(c *gin.Context) {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if !readJSON(c, &req) {
+		return
+	}
+	res, err := s.svc.Resume(c.Request.Context(), strings.TrimSpace(req.Token))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, startResponse{ID: res.ID, SessionToken: res.Token, Status: res.Status})
 }
 
 func (s *server) resendCode(c *gin.Context) {
 	res, err := s.svc.ResendCode(c.Request.Context(), c.Param("id"), c.GetString("tokenHash"))
-	stepDone(c, res, err)
+	s.stepDone(c, res, err)
 }
 
 func (s *server) verifyEmail(c *gin.Context) {
@@ -131,7 +190,7 @@ func (s *server) verifyEmail(c *gin.Context) {
 		return
 	}
 	res, err := s.svc.VerifyEmail(c.Request.Context(), c.Param("id"), c.GetString("tokenHash"), s.svc.ClientKey(c.Request), strings.TrimSpace(req.Code))
-	stepDone(c, res, err)
+	s.stepDone(c, res, err)
 }
 
 func (s *server) submitAttributes(c *gin.Context) {
@@ -146,5 +205,5 @@ func (s *server) submitAttributes(c *gin.Context) {
 		return
 	}
 	res, err := s.svc.SubmitAttributes(c.Request.Context(), c.Param("id"), c.GetString("tokenHash"), req.Attributes)
-	stepDone(c, res, err)
+	s.stepDone(c, res, err)
 }

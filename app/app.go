@@ -171,19 +171,16 @@ func (e *Env) tracer() trace.Tracer {
 // stops, which kills the plugin processes; call acts.Connectors.Close() yourself for activities that
 // never run in a worker.
 func (e *Env) Activities() (*activities.Activities, error) {
-	out := e.MailOut
-	if out == nil {
-		out = os.Stdout
-	}
-	sender, err := mail.New(e.Config.Email.SMTP, e.Config.Email.From, out)
+	sender, err := e.mailer()
 	if err != nil {
-		return nil, fmt.Errorf("email.smtp: %w", err)
+		return nil, err
 	}
 	dir, err := reviewers.NewDirectory(e.Config, e.Getenv, false)
 	if err != nil {
 		return nil, err
 	}
 	budgets := signup.NewBudget(e.Redis, e.Config)
+	e.registerWaitingMetrics()
 	return &activities.Activities{
 		Codes:      &otp.Store{Redis: e.Redis, Key: e.Secret, Prefix: signup.KeyPrefix, Budget: budgets},
 		Budget:     budgets,
@@ -196,7 +193,23 @@ func (e *Env) Activities() (*activities.Activities, error) {
 		Once:       &reviewers.Once{Redis: e.Redis, Prefix: signup.KeyPrefix},
 		PublicURL:  strings.TrimRight(e.Config.Server.PublicURL, "/"),
 		Metrics:    e.Metrics,
+		Breaker:    e.breaker(),
+		Waiting:    e.waiting(),
+		Resume:     otp.NewResumeSigner(e.Secret),
 	}, nil
+}
+
+// mailer is the process's e-mail sender (email.smtp; "log" prints to MailOut or stdout).
+func (e *Env) mailer() (mail.Sender, error) {
+	out := e.MailOut
+	if out == nil {
+		out = os.Stdout
+	}
+	sender, err := mail.New(e.Config.Email.SMTP, e.Config.Email.From, out)
+	if err != nil {
+		return nil, fmt.Errorf("email.smtp: %w", err)
+	}
+	return sender, nil
 }
 
 // APIDeps are the dependencies of the HTTP handler (httpserver.New: the JSON API and the pages).
@@ -213,13 +226,22 @@ func (e *Env) APIDeps() (*httpserver.Deps, error) {
 		return nil, fmt.Errorf("admin.tokenEnv: the admin token in %s is shorter than %d characters; set a random one (e.g. openssl rand -hex 32) or unset it to close the admin API",
 			e.Config.Admin.TokenEnv, api.MinAdminTokenLength)
 	}
+	e.registerWaitingMetrics()
 	e.Metrics.RegisterPending(func(ctx context.Context) (int64, error) {
 		return signup.CountPendingApprovals(ctx, e.Temporal, e.Config.Temporal.Namespace)
 	}, 15*time.Second)
+	provider, err := e.OIDCProvider()
+	if err != nil {
+		return nil, err
+	}
+	sender, err := e.mailer()
+	if err != nil {
+		return nil, err
+	}
 	return &httpserver.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
 		AdminToken: adminToken, Logger: e.Logger, Reviewers: dir,
 		Links: reviewers.NewSigner(e.Secret), Nonces: &reviewers.Nonces{Redis: e.Redis, Prefix: signup.KeyPrefix},
-		Metrics: e.Metrics, Tracer: e.tracer()}, nil
+		Metrics: e.Metrics, Tracer: e.tracer(), OIDC: provider, Mail: sender}, nil
 }
 
 // Run runs the API, the worker, or both, until ctx ends.
@@ -233,6 +255,7 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		if deps, err = e.APIDeps(); err != nil {
 			return err
 		}
+		defer deps.OIDC.Close() // the plugin processes of PreTokenIssuance connectors
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	if runWorker {

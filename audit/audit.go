@@ -19,6 +19,7 @@ const (
 	SignupBlocked    = "signup.blocked"    // workflow: a connector blocked the sign-up (connector, step, reason)
 	ApprovalDecision = "approval.decision" // workflow: a reviewer or the policy approved or denied
 	AccountCreated   = "account.created"   // activity Provision: the account exists (accountId, email)
+	SignInVerified   = "signin.verified"   // pages: an account proved its address with a sign-in code (accountId, email)
 )
 
 // Message is the log message of an event's line.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -142,7 +143,11 @@ func (c *Client) call(ctx context.Context, ep flow.Endpoint, req *Request, signu
 		e.Status = httpResp.StatusCode
 		return nil, e
 	}
-	return parse(req.Step, httpResp.StatusCode, data, creds.secrets)
+	resp, perr := parse(req.Step, httpResp.StatusCode, data, creds.secrets)
+	if perr != nil && perr.Kind == KindStatus {
+		perr.RetryAfter = parseRetryAfter(httpResp.Header.Get("Retry-After"), time.Now())
+	}
+	return resp, perr
 }
 
 // parse applies the contract, with two twists for the HTTP path: a body over

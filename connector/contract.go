@@ -13,11 +13,15 @@ const (
 	// StepPostAttributeCollection runs after the form is submitted and before
 	// the account is created; Continue claims overwrite collected values.
 	StepPostAttributeCollection Step = "PostAttributeCollection"
+	// StepPreTokenIssuance runs in the API process before every token issuance (sign-in and sign-up
+	// completion, refresh; B2C's third step, Entra's OnTokenIssuanceStart); Continue claims are added
+	// to the tokens (oidcop/pretoken.go).
+	StepPreTokenIssuance Step = "PreTokenIssuance"
 )
 
 // Valid reports whether s is one of the steps the contract defines.
 func (s Step) Valid() bool {
-	return s == StepPostFederationSignup || s == StepPostAttributeCollection
+	return s == StepPostFederationSignup || s == StepPostAttributeCollection || s == StepPreTokenIssuance
 }
 
 // Action is a connector's decision, the "action" member of its response.

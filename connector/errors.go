@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -39,6 +41,8 @@ type Error struct {
 	Status int // HTTP status, when there was one
 	Msg    string
 	Err    error
+	// RetryAfter is what the connector's Retry-After header asked for (a 429 or 503), 0 when none.
+	RetryAfter time.Duration
 }
 
 // Error renders the kind, the HTTP status when there was one, the message
@@ -170,4 +174,26 @@ func redact(e *Error, secrets []string) *Error {
 		}
 	}
 	return e
+}
+
+// maxRetryAfter bounds what a connector's Retry-After can ask for.
+const maxRetryAfter = time.Hour
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date (RFC 9110 10.2.3). An
+// absent, malformed or past value is 0; a longer one is capped at maxRetryAfter.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		d = time.Duration(min(n, int64(maxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
 }

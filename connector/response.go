@@ -15,8 +15,10 @@ type Response struct {
 	Action Action
 	// Claims holds, for Continue only, every member except version, action,
 	// userMessage, status and code: strings, bools, int64 for integral
-	// numbers and float64 otherwise. Other JSON kinds are dropped because no
-	// attribute type can hold them.
+	// numbers, float64 otherwise, and []string for arrays of strings (kept
+	// for tokens and accounts; no attribute type holds them, so they never
+	// reach the form). Other JSON kinds (objects, null, arrays holding
+	// anything but strings) are dropped.
 	Claims      map[string]any
 	UserMessage string
 	Code        string // the connector's code, for logs only, never shown
@@ -26,6 +28,14 @@ type Response struct {
 // carry claims.
 var controlMembers = map[string]bool{
 	"version": true, "action": true, "userMessage": true, "status": true, "code": true,
+}
+
+// ContractMember reports whether name is a member the contract itself defines: a response's
+// control members (version, action, userMessage, status, code) or a request's fixed members
+// (email, identities, ui_locales, step, client_id). A connector claim of such a name is not a claim
+// about the applicant of its own (it steers the flow, or echoes the request).
+func ContractMember(name string) bool {
+	return controlMembers[name] || reservedMembers[name]
 }
 
 // versionPattern accepts "1.0.0" and its relatives ("1.0", "2.0.0"): Entra
@@ -167,9 +177,26 @@ func claimsOf(obj map[string]any) map[string]any {
 			if n, ok := number(x); ok {
 				claims[name] = n
 			}
+		case []any:
+			if ss, ok := stringArray(x); ok {
+				claims[name] = ss
+			}
 		}
 	}
 	return claims
+}
+
+// stringArray keeps an array whose elements are all strings (an empty array too).
+func stringArray(in []any) ([]string, bool) {
+	out := make([]string, 0, len(in))
+	for _, e := range in {
+		s, ok := e.(string)
+		if !ok {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
 }
 
 // number gives int64 for integral values (3, 3.0, 1e3) so integer

@@ -31,6 +31,10 @@ func TestParseResponse(t *testing.T) {
 			body: `{"version":"1.0.0","action":"Continue","n":3,"f":1.5,"e":1e3,"b":true,"s":"x","z":null,"o":{"a":1},"a":[1],"code":"C1"}`,
 			want: &Response{Action: ActionContinue, Code: "C1", Claims: map[string]any{
 				"n": int64(3), "f": 1.5, "e": int64(1000), "b": true, "s": "x"}}},
+		{name: "continue keeps string arrays, drops other arrays", step: fed, status: 200,
+			body: `{"action":"Continue","roles":["admin","billing"],"none":[],"mixed":["a",1],"nums":[1,2],"objs":[{"a":"b"}],"nested":[["a"]],"nulls":["a",null]}`,
+			want: &Response{Action: ActionContinue, Claims: map[string]any{
+				"roles": []string{"admin", "billing"}, "none": []string{}}}},
 		{name: "block page", step: fed, status: 200,
 			body: `{"version":"1.0.0","action":"ShowBlockPage","userMessage":"Partners only.","code":"ORG-01"}`,
 			want: &Response{Action: ActionShowBlockPage, UserMessage: "Partners only.", Code: "ORG-01"}},
@@ -166,7 +170,7 @@ func FuzzParseResponse(f *testing.F) {
 		}
 		for name, v := range resp.Claims {
 			switch v.(type) {
-			case string, bool, int64, float64:
+			case string, bool, int64, float64, []string:
 			default:
 				t.Fatalf("claim %q has type %T", name, v)
 			}

@@ -43,10 +43,14 @@ type Account struct {
 	Email      string         `json:"email"`
 	Identities []Identity     `json:"identities"`
 	Attributes map[string]any `json:"attributes"`
-	Flow       string         `json:"flow"`
-	ClientID   string         `json:"clientId"`
-	CreatedAt  time.Time      `json:"createdAt"`
-	SignupID   string         `json:"signupId"`
+	// ConnectorClaims are the claims the sign-up's connectors answered that are not attributes of its
+	// flow (Entra's claims "available to return in the token"): strings, numbers, booleans and arrays
+	// of strings, as JSON gives them back. The provider adds them to the application's tokens.
+	ConnectorClaims map[string]any `json:"connectorClaims,omitempty"`
+	Flow            string         `json:"flow"`
+	ClientID        string         `json:"clientId"`
+	CreatedAt       time.Time      `json:"createdAt"`
+	SignupID        string         `json:"signupId"`
 }
 
 // ErrEmailTaken means another sign-up already created an account for the e-mail address.

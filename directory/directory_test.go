@@ -295,3 +295,25 @@ func TestLegacyForms(t *testing.T) {
 	require.ElementsMatch(t, []string{"jo\u0308rg@example.com"}, legacyForms("jörg@example.com"))
 	require.Empty(t, legacyForms("ada@example.com"), "ASCII addresses had the canonical key already")
 }
+
+func TestConnectorClaimsAreStoredAndReadBack(t *testing.T) {
+	st, srv := newStore(t)
+	ctx := context.Background()
+	acc := account("acc-1", "ada@example.com")
+	acc.ConnectorClaims = map[string]any{"loyaltyTier": "gold", "roles": []string{"partner", "billing"}, "score": int64(7), "vip": true}
+	_, _, err := st.Create(ctx, "run-1", acc)
+	require.NoError(t, err)
+	got, err := st.Get(ctx, "acc-1")
+	require.NoError(t, err)
+	require.Equal(t, map[string]any{"loyaltyTier": "gold", "roles": []any{"partner", "billing"}, "score": float64(7), "vip": true},
+		got.ConnectorClaims, "as JSON gives them back")
+
+	_, _, err = st.Create(ctx, "run-2", account("acc-2", "bob@example.com"))
+	require.NoError(t, err)
+	raw, err := srv.Client.Get(ctx, "test:account:id:acc-2").Result()
+	require.NoError(t, err)
+	require.NotContains(t, raw, "connectorClaims", "absent when there are none")
+	got, err = st.Get(ctx, "acc-2")
+	require.NoError(t, err)
+	require.Nil(t, got.ConnectorClaims)
+}

@@ -30,6 +30,8 @@ type Config struct {
 	Connectors      []Connector     `yaml:"connectors"`
 	ReviewerGroups  []ReviewerGroup `yaml:"reviewerGroups"`
 	UserFlows       []UserFlow      `yaml:"userFlows"`
+	// OIDC configures signupflow as the OpenID provider of its applications (flow/oidc.go).
+	OIDC OIDC `yaml:"oidc"`
 
 	// Path is the file the configuration was read from, for error messages.
 	Path string `yaml:"-"`
@@ -90,7 +92,9 @@ type Admin struct {
 	TokenEnv string `yaml:"tokenEnv"`
 }
 
-// Application is a client app whose users sign up through one user flow.
+// Application is a client app whose users sign up through one user flow. It is also an OpenID Connect
+// client of signupflow (flow/oidc.go): a confidential one once clientSecretEnv names its secret, a
+// public one (type: public) with PKCE and no secret.
 type Application struct {
 	ClientID     string   `yaml:"clientId"`
 	Name         string   `yaml:"name"`
@@ -98,6 +102,20 @@ type Application struct {
 	RedirectURIs []string `yaml:"redirectUris"`
 	// SignInURL is where an approved applicant signs in; it is put in the approval e-mail.
 	SignInURL string `yaml:"signInUrl"`
+	// Type is AppConfidential (default: a server that keeps a secret) or AppPublic (a browser or native
+	// app: no secret, PKCE with S256 required).
+	Type string `yaml:"type"`
+	// ClientSecretEnv names the environment variable holding a confidential application's client secret.
+	// Without it a confidential application cannot use OpenID Connect (only the signup_id redirect).
+	ClientSecretEnv string `yaml:"clientSecretEnv"`
+	// PostLogoutRedirectURIs are where RP-initiated logout may send the browser back to (exact match).
+	PostLogoutRedirectURIs []string `yaml:"postLogoutRedirectUris"`
+	// Claims are attribute names (short names, as in the flow) put into the ID token and /userinfo.
+	Claims []string `yaml:"claims"`
+	// TokenLifetimes of the tokens issued to the application.
+	TokenLifetimes TokenLifetimes `yaml:"tokenLifetimes"`
+	// RefreshTokens lets the application get refresh tokens (scope offline_access); each use rotates it.
+	RefreshTokens bool `yaml:"refreshTokens"`
 }
 
 // UserFlow is one sign-up journey: how identity is proven, what is collected, which connectors run.
@@ -111,6 +129,8 @@ type UserFlow struct {
 	StepTimeout       Duration       `yaml:"stepTimeout"`
 	// Branding is how the hosted sign-up pages of this flow look; every field is optional.
 	Branding Branding `yaml:"branding"`
+	// Messages are the flow's texts for the applicant (messages.checking; see FlowMessages).
+	Messages FlowMessages `yaml:"messages"`
 }
 
 // Branding is the look of a flow's hosted pages. Empty fields fall back to clean defaults.
@@ -132,6 +152,9 @@ var ColorPattern = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$`)
 type FlowConnectors struct {
 	PostFederationSignup    []string `yaml:"postFederationSignup"`
 	PostAttributeCollection []string `yaml:"postAttributeCollection"`
+	// PreTokenIssuance runs at every token issuance for an application of the flow (sign-in, sign-up
+	// completion, refresh), in the API process: no workflow, so onError: wait is refused here.
+	PreTokenIssuance []string `yaml:"preTokenIssuance"`
 }
 
 // Limits are per-flow abuse limits. Zero means unlimited.
@@ -290,10 +313,12 @@ func (c *Config) applyDefaults() {
 			k.Retries = &r
 		}
 		setDefault(&k.OnError, OnErrorBlock)
+		k.applyWaitDefaults()
 		if k.Plugin == nil {
 			setDefault(&k.Auth.Type, "none")
 		}
 	}
+	c.applyOIDCDefaults()
 	for i := range c.UserFlows {
 		f := &c.UserFlows[i]
 		if len(f.IdentityProviders) == 0 {

@@ -1,6 +1,9 @@
 package flow
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Connector is one API connector as declared in the file: an HTTP endpoint (url and auth) or a
 // connector plugin (plugin), never both. Timeout, retries and onError mean the same for both kinds.
@@ -12,6 +15,69 @@ type Connector struct {
 	Timeout Duration `yaml:"timeout"`
 	Retries *int     `yaml:"retries"`
 	OnError string   `yaml:"onError"`
+	// Wait is how long a sign-up waits for the connector with onError: wait, and what then.
+	Wait *Wait `yaml:"wait"`
+}
+
+// OnErrorWait makes a connector that times out, cannot be reached or answers 5xx/429 delay the sign-up
+// instead of ending it: the workflow calls it again with backoff until it answers or Wait.MaxWait has
+// passed, and only then applies Wait.Then. A contract violation applies Wait.Then at once.
+const OnErrorWait = "wait"
+
+// Defaults and bounds of a connector's wait block.
+const (
+	DefaultMaxWait     = 24 * time.Hour
+	DefaultNotifyAfter = 30 * time.Second
+	// MaxMaxWait bounds maxWait: a wait is at most one connector call and one timer a minute in the
+	// sign-up's history, and two days of that stay well inside Temporal's history limits.
+	MaxMaxWait = 48 * time.Hour
+	// DefaultCheckingMessage is shown to an applicant whose sign-up waits for a connector when the flow
+	// sets no messages.checking.
+	DefaultCheckingMessage = "We are still checking your details. This can take a while: you can close this page, and we will e-mail you a link to continue."
+)
+
+// Wait is the wait block of a connector with onError: wait. It travels in the sign-up's snapshot (JSON).
+type Wait struct {
+	// MaxWait is how long a sign-up waits for the connector before Then applies (default 24h).
+	MaxWait Duration `yaml:"maxWait" json:"maxWait"`
+	// Then is what happens when the wait is over, or at once on a contract violation: block (the
+	// default) or continue.
+	Then string `yaml:"then" json:"then"`
+	// NotifyAfter is when the applicant is e-mailed a link to continue (default 30s); one e-mail, and
+	// one more when the sign-up continues.
+	NotifyAfter Duration `yaml:"notifyAfter" json:"notifyAfter"`
+}
+
+// applyWaitDefaults gives a connector with onError: wait its wait block and fills it in.
+func (k *Connector) applyWaitDefaults() {
+	if k.OnError != OnErrorWait {
+		return
+	}
+	if k.Wait == nil {
+		k.Wait = &Wait{}
+	}
+	if k.Wait.MaxWait == 0 {
+		k.Wait.MaxWait = Duration(DefaultMaxWait)
+	}
+	if k.Wait.NotifyAfter == 0 {
+		k.Wait.NotifyAfter = Duration(DefaultNotifyAfter)
+	}
+	setDefault(&k.Wait.Then, OnErrorBlock)
+}
+
+// FlowMessages are a user flow's own texts for the applicant (messages: in the YAML). The hosted pages
+// show a German default for a text left unset, like the approval messages.
+type FlowMessages struct {
+	// Checking is shown while the sign-up waits for a connector (default DefaultCheckingMessage).
+	Checking string `yaml:"checking"`
+}
+
+// CheckingMessage is the configured text or the default.
+func (m FlowMessages) CheckingMessage() string {
+	if strings.TrimSpace(m.Checking) != "" {
+		return m.Checking
+	}
+	return DefaultCheckingMessage
 }
 
 // Connector kinds, as Target.Kind names them. The worker calls each kind through the connector.Caller

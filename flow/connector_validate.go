@@ -323,3 +323,40 @@ func shorten(s string, n int) string {
 	}
 	return s
 }
+
+// ValidateOnError checks a connector's onError and its wait block. Errors start with their key
+// relative to the connector (onError, wait.maxWait, ...).
+func ValidateOnError(onError string, w *Wait) error {
+	var errs []error
+	switch onError {
+	case OnErrorBlock, OnErrorContinue:
+		if w != nil {
+			errs = append(errs, errors.New("wait: is only for onError: wait"))
+		}
+	case OnErrorWait:
+		if w != nil {
+			errs = append(errs, w.validate()...)
+		}
+	default:
+		errs = append(errs, fmt.Errorf("onError: %q is not one of block, continue, wait", onError))
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Wait) validate() []error {
+	var errs []error
+	maxWait, notify := time.Duration(w.MaxWait), time.Duration(w.NotifyAfter)
+	switch {
+	case maxWait < time.Second:
+		errs = append(errs, fmt.Errorf("wait.maxWait: %s is shorter than the minimum of 1s", maxWait))
+	case maxWait > MaxMaxWait:
+		errs = append(errs, fmt.Errorf("wait.maxWait: %s exceeds the maximum of %s", maxWait, MaxMaxWait))
+	}
+	if w.Then != OnErrorBlock && w.Then != OnErrorContinue {
+		errs = append(errs, fmt.Errorf("wait.then: %q is not one of block, continue", w.Then))
+	}
+	if notify < 0 {
+		errs = append(errs, fmt.Errorf("wait.notifyAfter: %s must not be negative", notify))
+	}
+	return errs
+}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestAuthValidate(t *testing.T) {
@@ -242,5 +244,38 @@ func TestExpandEnv(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("ExpandEnv(%q) = %q, %v; want %q", in, got, err, want)
 		}
+	}
+}
+
+func TestOnErrorWaitAndItsWaitBlock(t *testing.T) {
+	yml := `
+applications: [{clientId: app, name: App, userFlow: f}]
+connectors:
+  - {id: a, url: "https://a.example/", onError: wait}
+  - {id: b, url: "https://b.example/", onError: wait, wait: {maxWait: 10m, then: continue, notifyAfter: 2m}}
+userFlows:
+  - {id: f, connectors: {postAttributeCollection: [a, b]}, messages: {checking: "Hang on."}}
+`
+	cfg, err := Parse([]byte(yml), func(string) string { return "" })
+	require.NoError(t, err)
+	require.Equal(t, &Wait{MaxWait: Duration(DefaultMaxWait), Then: OnErrorBlock, NotifyAfter: Duration(DefaultNotifyAfter)},
+		cfg.Connector("a").Wait, "defaults")
+	snap, err := cfg.Snapshot(&cfg.Applications[0])
+	require.NoError(t, err)
+	require.Equal(t, &Wait{MaxWait: Duration(10 * time.Minute), Then: OnErrorContinue, NotifyAfter: Duration(2 * time.Minute)},
+		snap.PostAttributeCollection[1].Wait)
+	require.Equal(t, "Hang on.", snap.CheckingMessage)
+	require.Equal(t, DefaultCheckingMessage, FlowMessages{}.CheckingMessage())
+
+	for bad, want := range map[string]string{
+		`{id: a, url: "https://a.example/", onError: later}`:                        `connectors[0].onError: "later" is not one of block, continue, wait`,
+		`{id: a, url: "https://a.example/", onError: block, wait: {maxWait: 1h}}`:   `connectors[0].wait: is only for onError: wait`,
+		`{id: a, url: "https://a.example/", onError: wait, wait: {maxWait: 72h}}`:   `connectors[0].wait.maxWait: 72h0m0s exceeds the maximum of 48h0m0s`,
+		`{id: a, url: "https://a.example/", onError: wait, wait: {maxWait: 500ms}}`: `connectors[0].wait.maxWait: 500ms is shorter than the minimum of 1s`,
+		`{id: a, url: "https://a.example/", onError: wait, wait: {then: wait}}`:     `connectors[0].wait.then: "wait" is not one of block, continue`,
+	} {
+		y := strings.Replace(yml, `{id: a, url: "https://a.example/", onError: wait}`, bad, 1)
+		_, err := Parse([]byte(y), func(string) string { return "" })
+		require.ErrorContains(t, err, want, bad)
 	}
 }

@@ -27,6 +27,9 @@ type Snapshot struct {
 	// SessionsPerSignup bounds the applicant sessions of the sign-up (0 in sign-ups started before it
 	// existed: one session, the behaviour of that time).
 	SessionsPerSignup int `json:"sessionsPerSignup,omitempty"`
+	// CheckingMessage is the flow's messages.checking, shown while the sign-up waits for a connector
+	// ("" in sign-ups started before it existed: the default).
+	CheckingMessage string `json:"checkingMessage,omitempty"`
 }
 
 // ConnectorRef is one connector call in a step's chain: where the call goes (Target, whose JSON
@@ -36,6 +39,8 @@ type ConnectorRef struct {
 	Target
 	Retries int    `json:"retries"`
 	OnError string `json:"onError"`
+	// Wait is set for onError: wait (absent in sign-ups started before it existed).
+	Wait *Wait `json:"wait,omitempty"`
 }
 
 // Snapshot builds the snapshot for a sign-up through an application.
@@ -56,6 +61,7 @@ func (c *Config) Snapshot(app *Application) (*Snapshot, error) {
 
 		SignupsPerDomainPerDay: f.Limits.SignupsPerDomainPerDay,
 		SessionsPerSignup:      c.Security.SessionsPerSignup,
+		CheckingMessage:        f.Messages.Checking,
 	}
 	var err error
 	if s.PostFederationSignup, err = c.refs(f.Connectors.PostFederationSignup); err != nil {
@@ -74,7 +80,12 @@ func (c *Config) refs(ids []string) ([]ConnectorRef, error) {
 		if k == nil {
 			return nil, fmt.Errorf("unknown connector %q", id)
 		}
-		out = append(out, ConnectorRef{Target: k.Target(), Retries: *k.Retries, OnError: k.OnError})
+		ref := ConnectorRef{Target: k.Target(), Retries: *k.Retries, OnError: k.OnError}
+		if k.Wait != nil {
+			w := *k.Wait
+			ref.Wait = &w
+		}
+		out = append(out, ref)
 	}
 	return out, nil
 }
@@ -135,4 +146,18 @@ func (s *Snapshot) FromClaims(claims map[string]any) (values map[string]any, ign
 		values[a.Name] = typed
 	}
 	return values, ignored
+}
+
+// NamesAttribute reports whether a connector claim is named after one of the flow's attributes (with
+// or without the extension prefix), whether or not FromClaims could map its value. Claims that name no
+// attribute are the connector's own claims about the applicant: the sign-up keeps them for the
+// account (and its tokens), never for the form.
+func (s *Snapshot) NamesAttribute(claim string) bool {
+	short := strings.TrimPrefix(claim, ExtensionPrefix(s.ExtensionsAppID))
+	for _, a := range s.Attributes {
+		if a.Name == claim || a.Name == short {
+			return true
+		}
+	}
+	return false
 }

@@ -59,6 +59,7 @@ func (c *Config) Validate() error {
 	groups := c.validateReviewerGroups(&p)
 	flowIDs := c.validateFlows(&p, connectorIDs, groups)
 	c.validateApplications(&p, flowIDs)
+	c.validateOIDC(&p)
 	if len(p) == 0 {
 		return nil
 	}
@@ -123,9 +124,7 @@ func (c *Config) validateConnectors(p *problems) map[string]bool {
 		if *k.Retries < 0 || *k.Retries > 5 {
 			p.add(key+".retries", "%d is out of range (0 to 5)", *k.Retries)
 		}
-		if k.OnError != OnErrorBlock && k.OnError != OnErrorContinue {
-			p.add(key+".onError", "%q is not one of block, continue", k.OnError)
-		}
+		p.addEach(key+".", ValidateOnError(k.OnError, k.Wait))
 	}
 	return ids
 }
@@ -153,12 +152,21 @@ func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool, groups
 		}{
 			{"postFederationSignup", f.Connectors.PostFederationSignup},
 			{"postAttributeCollection", f.Connectors.PostAttributeCollection},
+			{"preTokenIssuance", f.Connectors.PreTokenIssuance},
 		}
 		for _, step := range steps {
 			for j, id := range step.ids {
 				if !connectorIDs[id] {
 					p.add(fmt.Sprintf("%s.connectors.%s[%d]", key, step.name, j), "unknown connector id %q", id)
 				}
+			}
+		}
+		// A token is issued while the browser or the application waits for it: nobody can wait
+		// hours for a connector there.
+		for j, id := range f.Connectors.PreTokenIssuance {
+			if k := c.Connector(id); k != nil && k.OnError == OnErrorWait {
+				p.add(fmt.Sprintf("%s.connectors.preTokenIssuance[%d]", key, j),
+					"connector %q has onError: wait, which a token issuance cannot do; declare another connector with the same url and onError: block or continue", id)
 			}
 		}
 		validateApproval(p, key+".approval", f.Approval, groups)

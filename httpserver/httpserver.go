@@ -1,8 +1,8 @@
 // Package httpserver is where the HTTP side is put together: it builds the one Gin engine with the
 // middleware every answer goes through (recovery, nosniff and HSTS, body limit, access log and
-// metrics, tracing, problem+json 404/405, /metrics), mounts the JSON API (api/) and the browser pages
-// (web/) on it over one signup service, and serves it with graceful shutdown. api/ and web/ never
-// import each other; only this package knows both.
+// metrics, tracing, problem+json 404/405, /metrics), mounts the JSON API (api/), the browser pages
+// (web/) and the OpenID provider's endpoints (oidcop/) on it over one signup service, and serves it
+// with graceful shutdown. api/ and web/ never import each other; only this package knows both.
 package httpserver
 
 import (
@@ -19,7 +19,10 @@ import (
 
 	"github.com/signupflow/signupflow/api"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/loginreq"
+	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/metrics"
+	"github.com/signupflow/signupflow/oidcop"
 	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/signup"
 	"github.com/signupflow/signupflow/web"
@@ -46,6 +49,11 @@ type Deps struct {
 	// Tracer, when set, starts a server span per request (continuing an incoming W3C traceparent); the
 	// workflow updates the request makes carry it on (Temporal's tracing interceptor on the client).
 	Tracer trace.Tracer
+	// OIDC is the OpenID provider: its endpoints are mounted on the engine and the login pages finish
+	// its authorization requests (nil: no provider, /login answers an error page).
+	OIDC *oidcop.Provider
+	// Mail sends the sign-in codes of the login pages.
+	Mail mail.Sender
 }
 
 // New builds the HTTP handler: the JSON API and the pages on one engine.
@@ -53,13 +61,24 @@ func New(d Deps) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	var login loginreq.Store // a nil provider must stay a nil interface
+	if d.OIDC != nil {
+		login = d.OIDC
+	}
+	// The service finishes the requests JSON sign-ups were started with; the pages finish their own.
 	svc := signup.New(signup.Deps{Config: d.Config, Temporal: d.Temporal, Redis: d.Redis, Secret: d.Secret,
-		Logger: d.Logger, Metrics: d.Metrics, UpdateTimeout: d.UpdateTimeout})
+		Logger: d.Logger, Metrics: d.Metrics, UpdateTimeout: d.UpdateTimeout, Login: login})
 	r := newEngine(d)
 	api.AddRoutes(r, api.Deps{Service: svc, AdminToken: d.AdminToken, Logger: d.Logger, Reviewers: d.Reviewers,
 		Metrics: d.Metrics})
+	if d.OIDC != nil {
+		h := gin.WrapH(d.OIDC)
+		for _, rt := range oidcop.Routes {
+			r.Handle(rt.Method, rt.Path, h)
+		}
+	}
 	web.AddRoutes(r, web.Deps{Service: svc, Config: d.Config, Redis: d.Redis, Secret: d.Secret, Logger: d.Logger,
-		Reviewers: d.Reviewers, Links: d.Links, Nonces: d.Nonces})
+		Reviewers: d.Reviewers, Links: d.Links, Nonces: d.Nonces, Login: login, Mail: d.Mail})
 	return r
 }
 

@@ -141,7 +141,7 @@ func newStackWith(t *testing.T, handler http.Handler, edit func(string) string, 
 	getenv := func(k string) string {
 		return map[string]string{
 			"SIGNUPFLOW_SECRET": "integration-secret-0123456789", "SIGNUPFLOW_ADMIN_TOKEN": adminToken,
-			"VALIDATE_PASSWORD": connPass, "REVIEWER_ALICE_TOKEN": aliceToken, "REVIEWER_BOB_TOKEN": bobToken,
+			"VALIDATE_PASSWORD": connPass, "WEB_APP_SECRET": webAppSecret, "REVIEWER_ALICE_TOKEN": aliceToken, "REVIEWER_BOB_TOKEN": bobToken,
 			"REVIEWER_SEC1_TOKEN": secToken, "TEMPORAL_ADDRESS": temporalServer.GetFrontendHostPort(),
 			"TEMPORAL_NAMESPACE": temporalServer.GetDefaultNamespace(), "REDIS_URL": s.redis.URL(), "SMTP_URL": s.smtp.URL(),
 		}[k]

@@ -53,6 +53,9 @@ type Metrics struct {
 	codeFailures      *prometheus.CounterVec
 	rateLimited       *prometheus.CounterVec
 	decisionLatency   *prometheus.HistogramVec
+	breakerState      *prometheus.GaugeVec
+
+	waitingOnce sync.Once
 
 	pendingOnce sync.Once
 	provider    *sdkmetric.MeterProvider
@@ -83,8 +86,11 @@ func New() (*Metrics, error) {
 	m.decisionLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Name: "approval_decision_seconds",
 		Help:    "Time from a sign-up becoming pending approval to each reviewer decision, by decision.",
 		Buckets: []float64{60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600}}, []string{"decision"})
+	m.breakerState = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "connector_breaker_state",
+		Help: "The breaker of each connector with onError: wait, as this process last saw it: 0 closed, 1 open, 2 half-open."},
+		[]string{"connector"})
 	for _, c := range []prometheus.Collector{m.httpRequests, m.httpDuration, m.connectorCalls, m.connectorDuration,
-		m.codesSent, m.codeFailures, m.rateLimited, m.decisionLatency,
+		m.codesSent, m.codeFailures, m.rateLimited, m.decisionLatency, m.breakerState,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

@@ -73,6 +73,16 @@ func HashCode(key []byte, signupID, code string) string {
 
 func (s *Store) key(signupID string) string { return s.Prefix + "otp:" + signupID }
 
+// Live says whether a sign-up has a code that can still be typed: its key lives as long as its newest
+// code and is deleted when a code is taken.
+func (s *Store) Live(ctx context.Context, signupID string) (bool, error) {
+	n, err := s.Redis.Exists(ctx, s.key(signupID)).Result()
+	if err != nil {
+		return false, fmt.Errorf("otp: live: %w", err)
+	}
+	return n > 0, nil
+}
+
 // MaxLiveCodes is how many codes of one sign-up are valid at once: a code mailed a moment ago stays
 // valid when a stranger's start mails a newer one, so nobody can make the owner's code useless.
 const MaxLiveCodes = 3

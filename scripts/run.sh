@@ -7,10 +7,12 @@
 #   example connector    127.0.0.1:7071 (the URLs in examples/signupflow.yaml point there)
 #   signupflow serve     $SIGNUPFLOW_LISTEN (:8080), API and worker in one process, e-mails printed
 #                        here (SMTP_URL=log)
+#   example app          :3000, the OpenID Connect relying party of examples/signupflow.yaml (client
+#                        example-app, redirect URI http://localhost:3000/callback); log .data/example-app.log
 #
 # Each part waits for the one before it to listen. Ctrl-C (or SIGTERM to this script) stops them all;
 # a second Ctrl-C kills whatever is still stopping. If one part dies, the others are stopped too and
-# the script exits non-zero. Logs of the first three are in .data/*.log; signupflow logs to this console.
+# the script exits non-zero. Logs of all but signupflow are in .data/*.log; signupflow logs to this console.
 set -euo pipefail
 # Started in the background (`make run &`, setsid, CI), a shell inherits SIGINT ignored, and bash cannot
 # trap a signal that was ignored on entry: Ctrl-C would then kill the parts but not this script's
@@ -27,8 +29,11 @@ REDIS_PORT=${REDIS_PORT:-6380}
 TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 CONNECTOR_PORT=7071
+# The example app's port is fixed: its redirect URI http://localhost:3000/callback is registered in $CONFIG.
+APP_PORT=3000
 export SIGNUPFLOW_LISTEN=${SIGNUPFLOW_LISTEN:-:8080}
 API_PORT=${SIGNUPFLOW_LISTEN##*:}
+export EXAMPLE_APP_ISSUER=${EXAMPLE_APP_ISSUER:-http://localhost:$API_PORT}
 export TEMPORAL_ADDRESS=127.0.0.1:${TEMPORAL_PORT}
 export REDIS_URL=redis://127.0.0.1:${REDIS_PORT}/0
 export SMTP_URL=${SMTP_URL:-log}
@@ -44,7 +49,7 @@ export REVIEWER_SEC1_TOKEN=${REVIEWER_SEC1_TOKEN:-dev-sec1-reviewer-token}
 say() { echo "run: $*"; }
 fail() { echo "run: $*" >&2; exit 1; }
 
-for bin in bin/signupflow bin/example-connector bin/temporal bin/plugins/domain-allowlist bin/plugins/name-normalizer; do
+for bin in bin/signupflow bin/example-connector bin/example-app bin/temporal bin/plugins/domain-allowlist bin/plugins/name-normalizer; do
   [ -x "$bin" ] || fail "$bin is missing: start the system with 'make run', which builds it."
 done
 [ -f "$CONFIG" ] || fail "configuration file $CONFIG not found (set CONFIG=path/to/signupflow.yaml)."
@@ -85,6 +90,7 @@ check_port "$TEMPORAL_UI_PORT" "Temporal Web UI" "set TEMPORAL_UI_PORT"
 check_port "$REDIS_PORT" "redis-server" "set REDIS_PORT"
 check_port "$CONNECTOR_PORT" "example connector" "change the connector URLs in $CONFIG and EXAMPLE_CONNECTOR_LISTEN"
 check_port "$API_PORT" "signupflow API" "set SIGNUPFLOW_LISTEN, e.g. SIGNUPFLOW_LISTEN=:8081"
+check_port "$APP_PORT" "example app" "stop what holds it (the app's redirect URI in $CONFIG names this port)"
 [ "$busy" = 0 ] || exit 1
 
 pids=()
@@ -186,8 +192,15 @@ say "starting signupflow serve --config $CONFIG"
 start "signupflow" "" ./bin/signupflow serve --config "$CONFIG"
 wait_port $! "$API_PORT" 120
 
+# It starts even if the provider does not answer discovery yet: its home page says so and it retries.
+say "starting the example app on :$APP_PORT (issuer $EXAMPLE_APP_ISSUER, log .data/example-app.log)"
+start "example app" .data/example-app.log \
+  env EXAMPLE_APP_LISTEN=:$APP_PORT ./bin/example-app
+wait_port $! "$APP_PORT" 30
+
 cat <<EOF
 run: ready.
+run:   Example app   http://localhost:$APP_PORT   (start here: Sign up, then Sign in)
 run:   Sign-up page  http://localhost:$API_PORT/signup?client_id=partner-portal&redirect_uri=http://localhost:3000/callback&state=demo
 run:   Console       http://localhost:$API_PORT/console   (reviewer token: $REVIEWER_ALICE_TOKEN)
 run:   API           http://localhost:$API_PORT   (admin token: $SIGNUPFLOW_ADMIN_TOKEN)

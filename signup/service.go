@@ -19,6 +19,7 @@ import (
 	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/clientip"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/loginreq"
 	"github.com/signupflow/signupflow/metrics"
 )
 
@@ -35,6 +36,9 @@ type Deps struct {
 	Metrics  *metrics.Metrics // nil: no metrics
 	// UpdateTimeout bounds how long a call waits for a workflow step (connectors may be slow).
 	UpdateTimeout time.Duration
+	// Login is the OpenID provider's pending authorization requests: a JSON sign-up started with one
+	// finishes it when it ends (authrequest.go). nil: no provider, a start with one is refused.
+	Login loginreq.Store
 }
 
 // Service runs sign-ups and approvals for the API and the pages.

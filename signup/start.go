@@ -19,6 +19,7 @@ import (
 	"github.com/signupflow/signupflow/audit"
 	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/loginreq"
 	"github.com/signupflow/signupflow/otp"
 	"github.com/signupflow/signupflow/workflows"
 )
@@ -53,6 +54,9 @@ type StartInput struct {
 	// limits and before the start: the pages store their first session on this request.
 	NewSession bool
 	Via        string // who started it, for the audit line ("" for the API)
+	// AuthRequest, when set (AuthRequest checked it), binds the new session to that pending
+	// authorization request: the sign-up's end finishes it (FinishAuthRequest).
+	AuthRequest *loginreq.Request
 }
 
 // StartResult is the started or attached sign-up. Pending: the address has applied already and waits
@@ -93,20 +97,36 @@ func (s *Service) Start(ctx context.Context, in *StartInput) (*StartResult, erro
 	}
 	id := workflows.SignupID(snap.FlowID, in.Email)
 	hash := otp.HashToken(token)
+	if in.AuthRequest != nil {
+		// Before the start: a binding that cannot be kept refuses the start rather than lose the request.
+		if err := s.bind(ctx, id, hash, in.AuthRequest); err != nil {
+			s.log.Error("cannot bind an authorization request", "error", err)
+			return nil, NewError(http.StatusServiceUnavailable, CodeUnavailable, "the service is temporarily unavailable").WithRetry(5)
+		}
+	}
 	res, err := s.startOrAttach(ctx, id, in.Email, snap, &workflows.SessionInput{TokenHash: hash, UILocales: in.UILocales})
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) && ae.Type() == workflows.ErrPendingApproval {
 		var view workflows.StatusView
 		_ = ae.Details(&view)
+		if in.AuthRequest != nil {
+			s.unbind(ctx, id, hash) // no session was opened
+		}
 		return &StartResult{ID: id, Status: workflows.StatusPendingApproval, Pending: true, UserMessage: view.UserMessage}, nil
 	}
 	if err != nil {
+		if in.AuthRequest != nil {
+			s.unbind(ctx, id, hash)
+		}
 		return nil, s.fail(err)
 	}
 	attrs := []any{audit.Key, audit.SignupStarted, "signupId", id, "flow", snap.FlowID, "clientId", in.App.ClientID,
 		"email", audit.MaskEmail(in.Email), "status", res.Status}
 	if in.Via != "" {
 		attrs = append(attrs, "via", in.Via)
+	}
+	if in.AuthRequest != nil {
+		attrs = append(attrs, "authRequestBound", true)
 	}
 	s.log.Info(audit.Message(audit.SignupStarted), attrs...)
 	return &StartResult{ID: id, Token: token, TokenHash: hash, Status: res.Status, CodeSent: res.CodeSent,

@@ -17,6 +17,9 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -68,13 +71,44 @@ func (a *applicant) page(titleKey string) Page {
 	if titleKey != "" {
 		title = a.t(titleKey)
 	}
-	return Page{Locale: a.locale, T: a.t, Branding: a.brand, CSRF: a.ws.CSRF, Title: title}
+	p := Page{Locale: a.locale, T: a.t, Branding: a.brand, CSRF: a.ws.CSRF, Title: title}
+	if a.app != nil && a.ws.Data[wsAuthRequest] != "" {
+		p.FormAction = redirectOrigins(a.app)
+	}
+	return p
 }
 
-// restartURL is GET /signup again with the application's parameters, or "" when they are unknown.
+// cspSource is an origin or a scheme fit for a CSP source list (nothing that could end the directive).
+var cspSource = regexp.MustCompile(`^[a-z][a-z0-9+.-]*:(//[A-Za-z0-9.\-\[\]:]+)?$`)
+
+// redirectOrigins are the origins of an application's redirect URIs (a custom scheme: the scheme), as
+// CSP sources.
+func redirectOrigins(app *flow.Application) []string {
+	var out []string
+	for _, raw := range app.RedirectURIs {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme == "" {
+			continue
+		}
+		src := strings.ToLower(u.Scheme) + ":"
+		if u.Scheme == "http" || u.Scheme == "https" {
+			src += "//" + u.Host
+		}
+		if cspSource.MatchString(src) && !slices.Contains(out, src) {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
+// restartURL is GET /signup again with the application's parameters (GET /login again for the
+// authorization request of a login session), or "" when they are unknown.
 func (a *applicant) restartURL() string {
 	if a == nil || a.app == nil {
 		return ""
+	}
+	if id := a.ws.Data[wsAuthRequest]; id != "" {
+		return loginURL(id)
 	}
 	q := url.Values{}
 	q.Set("client_id", a.app.ClientID)

@@ -31,6 +31,7 @@ const CSRFCookie = "signupflow_csrf"
 const (
 	formSignup  = "signup"
 	formConsole = "console"
+	formLogin   = "login"
 )
 
 // anonymousFormTTL is how long an anonymous form can be posted after it was shown.
@@ -49,6 +50,7 @@ type formClaims struct {
 	RedirectURI string `json:"r,omitempty"`
 	State       string `json:"s,omitempty"`
 	Locale      string `json:"l,omitempty"`
+	AuthRequest string `json:"a,omitempty"` // the login form's authorization request id
 }
 
 // formMAC is HMAC-SHA-256 of the encoded claims under a key derived from the server key (so a form

@@ -19,6 +19,10 @@ type Page struct {
 	// NoScript renders the page without any script (not even app.js), under a CSP that allows none:
 	// the review-link page, whose URL carries a capability.
 	NoScript bool
+	// FormAction are more sources for the CSP's form-action: the origins of the application's redirect
+	// URIs on the pages of a login session, whose forms end, through redirects, at the application
+	// (browsers check form-action on every redirect that follows a form's submission).
+	FormAction []string
 }
 
 // view is a page struct: its Page and the name of its template (templates/<name>.html).
@@ -46,6 +50,16 @@ type emailPage struct {
 
 func (*emailPage) template() string { return "signup_email" }
 
+// loginPage is the e-mail form of an authorization request: sign in or sign up.
+type loginPage struct {
+	Page
+	Intro, Submit string
+	Email         string // what was typed, or the request's login_hint
+	EmailError    string
+}
+
+func (*loginPage) template() string { return "login" }
+
 // codePage asks for the one-time code, with resend and its countdown.
 type codePage struct {
 	Page
@@ -53,6 +67,7 @@ type codePage struct {
 	Wait                   int    // seconds until a new code may be asked for
 	WaitText, WaitTemplate string // the countdown's text now, and with "{s}" for signup.js
 	Restart                string // start again with another address
+	Action, ResendAction   string // where the forms post ("": the sign-up's /signup/code…)
 }
 
 func (*codePage) template() string { return "signup_code" }
@@ -76,6 +91,9 @@ type resultPage struct {
 	// the admin registered; nil when there is none.
 	RedirectURL any
 	Restart     string
+	// PollUntil (unix seconds) ends the polling of a login session's page when its authorization
+	// request expires: signup.js then reloads the page once, which says what happens next.
+	PollUntil int64
 }
 
 func (*resultPage) template() string { return "signup_result" }

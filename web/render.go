@@ -17,7 +17,8 @@ import (
 )
 
 // webCSP is the Content-Security-Policy of every page: scripts and styles only from our own static
-// files (no inline script or style), images from us or https, forms only to us.
+// files (no inline script or style), images from us or https, forms only to us (a login session's
+// pages add the application's origins: Page.FormAction).
 const webCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // noScriptCSP is webCSP for a page rendered with NoScript: no script at all, not even our own.
@@ -70,6 +71,9 @@ func setPageHeaders(c *gin.Context, p *Page) {
 	csp := webCSP
 	if p.NoScript {
 		csp = noScriptCSP
+	}
+	if len(p.FormAction) > 0 {
+		csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+strings.Join(p.FormAction, " "), 1)
 	}
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")

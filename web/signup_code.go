@@ -29,6 +29,9 @@ func (s *site) renderCode(c *gin.Context, a *applicant, status int, code, msg st
 	wait = max(wait, codeWait(a))
 	p := &codePage{Page: a.page("code.title"), Intro: a.t("code.intro", a.ws.Data[wsEmail]), Code: code, Wait: wait,
 		WaitText: a.t("code.resendWait", strconv.Itoa(wait)), WaitTemplate: a.t("code.resendWaitTpl"), Restart: a.restartURL()}
+	if a.ws.Data[wsLoginAccount] != "" {
+		p.Action, p.ResendAction = "/login/code", "/login/code/resend"
+	}
 	if msg != "" {
 		p.Message, p.Error = msg, isErr
 		if isErr {

@@ -150,7 +150,8 @@ func (s *site) detailsPage(c *gin.Context) {
 			values[k] = fmt.Sprint(x)
 		}
 	}
-	s.renderDetails(c, a, http.StatusOK, values, nil, "")
+	// After a wait for a connector, its validation message comes back with the form (and what was typed).
+	s.renderDetails(c, a, http.StatusOK, values, nil, view.UserMessage)
 }
 
 // statusError shows why the sign-up's status could not be read: the session is not its (401), or

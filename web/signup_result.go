@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/signup"
 	"github.com/signupflow/signupflow/workflows"
 )
@@ -58,6 +59,10 @@ func (s *site) resultPage(c *gin.Context) {
 		seeOther(c, p)
 		return
 	}
+	if a.ws.Data[wsAuthRequest] != "" && s.Login != nil {
+		s.loginResult(c, a, view) // the sign-up of an authorization request: finish it
+		return
+	}
 	s.render(c, http.StatusOK, a.result(view))
 }
 
@@ -77,6 +82,13 @@ func (a *applicant) result(view *workflows.StatusView) *resultPage {
 	case workflows.StatusPendingApproval:
 		p.Kind, p.Poll = "pending", "/signup/status"
 		orDefault("pending.body")
+	case workflows.StatusChecking:
+		// The flow's messages.checking, or ours in the page's language.
+		p.Kind, p.Poll = "checking", "/signup/status"
+		if p.Body == flow.DefaultCheckingMessage {
+			p.Body = ""
+		}
+		orDefault("checking.body")
 	case workflows.StatusProvisioning:
 		p.Kind, p.Body, p.Poll = "provisioning", a.t("provisioning.body"), "/signup/status"
 	case workflows.StatusCompleted:

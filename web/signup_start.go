@@ -85,7 +85,7 @@ func (s *site) startApplicant(c *gin.Context) (*applicant, bool) {
 		s.pageError(c, nil, http.StatusServiceUnavailable, "error.title", "error.unavailable")
 		return nil, false
 	}
-	for _, k := range []string{wsSignupID, wsToken, wsEmail, wsCodeSentAt, wsPending} {
+	for _, k := range append([]string{wsSignupID, wsToken, wsEmail, wsCodeSentAt, wsPending}, loginKeys...) {
 		delete(ws.Data, k)
 	}
 	ws.Data[wsClientID], ws.Data[wsRedirectURI], ws.Data[wsState] = app.ClientID, fc.RedirectURI, fc.State
@@ -102,7 +102,11 @@ func (s *site) storeStartSession(c *gin.Context, a *applicant) bool {
 		s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
 		return false
 	}
-	s.clearFormToken(c, formSignup)
+	if a.ws.Data[wsAuthRequest] != "" {
+		s.clearFormToken(c, formLogin)
+	} else {
+		s.clearFormToken(c, formSignup)
+	}
 	return true
 }
 
@@ -119,9 +123,15 @@ func (s *site) signupEmail(c *gin.Context) {
 		s.renderEmail(c, a, http.StatusBadRequest, raw, a.t("email.invalid"))
 		return
 	}
+	s.startSignup(c, a, email, "web", func(status int, msg string) { s.renderEmail(c, a, status, raw, msg) })
+}
+
+// startSignup starts the sign-up of a canonical address for the applicant's application (or attaches
+// to the running one) and goes to its first step; a refusal is shown by showForm with its text.
+func (s *site) startSignup(c *gin.Context, a *applicant, email, via string, showForm func(status int, msg string)) {
 	// The chosen page language is what the connectors receive as ui_locales.
 	res, err := s.svc.Start(c.Request.Context(), &signup.StartInput{App: a.app, Email: email, UILocales: a.locale,
-		ClientKey: s.svc.ClientKey(c.Request), NewSession: !a.ws.stored, Via: "web"})
+		ClientKey: s.svc.ClientKey(c.Request), NewSession: !a.ws.stored, Via: via})
 	if err != nil {
 		e := problemOf(err)
 		if e.Kind == signup.KindInternal {
@@ -129,7 +139,7 @@ func (s *site) signupEmail(c *gin.Context) {
 			return
 		}
 		setRetryAfter(c, e)
-		s.renderEmail(c, a, e.Status, raw, a.problemText(e))
+		showForm(e.Status, a.problemText(e))
 		return
 	}
 	if res.Pending {

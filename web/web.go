@@ -17,6 +17,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/signupflow/signupflow/flow"
+	"github.com/signupflow/signupflow/loginreq"
+	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/signup"
 )
@@ -34,24 +36,36 @@ type Deps struct {
 	// links are not enabled).
 	Links  *reviewers.Signer
 	Nonces *reviewers.Nonces
+	// Login is the OpenID provider's side of pending authorization requests: GET /login?authRequestID=
+	// shows sign-in or sign-up for one and finishes it there (nil: no OpenID provider; /login answers an
+	// error page).
+	Login loginreq.Store
+	// Mail sends the sign-in codes of /login (the API process sends them; sign-up codes stay the
+	// worker's). Nil with Login set: sign-in of existing accounts is refused with an error page.
+	Mail mail.Sender
 }
 
 // site serves the pages.
 type site struct {
 	Deps
-	svc *signup.Service
-	log *slog.Logger
+	svc    *signup.Service
+	signIn *signup.SignIn // nil without a Service
+	log    *slog.Logger
 }
 
 func newSite(d Deps) *site {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &site{Deps: d, svc: d.Service, log: d.Logger}
+	s := &site{Deps: d, svc: d.Service, log: d.Logger}
+	if d.Service != nil {
+		s.signIn = d.Service.SignIn(d.Mail)
+	}
+	return s
 }
 
-// AddRoutes mounts the pages and their static files on r: /signup…, /console…, /approvals/review and
-// /static/….
+// AddRoutes mounts the pages and their static files on r: /signup…, /login… (the OpenID provider's
+// login pages), /console…, /approvals/review and /static/….
 func AddRoutes(r *gin.Engine, d Deps) {
 	newSite(d).addRoutes(r)
 }
@@ -59,6 +73,8 @@ func AddRoutes(r *gin.Engine, d Deps) {
 func (s *site) addRoutes(r *gin.Engine) {
 	s.addStaticRoutes(r)
 	s.addSignupRoutes(r)
+	s.addResumeRoutes(r)
+	s.addLoginRoutes(r)
 	s.addConsoleRoutes(r)
 	s.addReviewRoutes(r)
 }

@@ -345,6 +345,9 @@ func (w *signup) onDecide(ctx workflow.Context, in *DecisionInput) (*ApprovalVie
 }
 
 func (w *signup) queryApproval(q ReviewerQuery) (*ApprovalView, error) {
+	if w.ap == nil && w.waiting != nil && w.reviewsFlow(q.Groups) {
+		return w.waitingView(), nil
+	}
 	if w.ap == nil {
 		return nil, appErr(ErrNoApproval, "this sign-up has no approval request")
 	}

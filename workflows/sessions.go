@@ -42,7 +42,7 @@ func (w *signup) findSession(tokenHash string) *session {
 // sessionStatus is the status a session sees: a session that has not verified is at EmailVerification
 // while the sign-up waits for its form, so it learns nothing about what the verified owner did.
 func (w *signup) sessionStatus(s *session) Status {
-	if w.multiSession() && !s.Verified && w.status == StatusCollectingAttributes {
+	if w.multiSession() && !s.Verified && (w.status == StatusCollectingAttributes || w.status == StatusChecking) {
 		return StatusEmailVerification
 	}
 	return w.status
@@ -123,7 +123,7 @@ func (w *signup) validateVerifyMulti(ctx workflow.Context, in *VerifyInput) erro
 	switch {
 	case s != nil && s.Verified:
 		return appErr(ErrWrongState, "this session has already verified the address")
-	case w.status != StatusEmailVerification && w.status != StatusCollectingAttributes:
+	case w.status != StatusEmailVerification && w.status != StatusCollectingAttributes && w.status != StatusChecking:
 		return appErr(ErrWrongState, "this step is not possible while the sign-up is "+string(w.sessionStatusOf(s)))
 	case w.busy:
 		return appErr(ErrBusy, "another step of this sign-up is in progress; retry in a moment")
@@ -154,7 +154,7 @@ func (w *signup) validateResendMulti(ctx workflow.Context, in *ResendInput) erro
 	switch {
 	case s == nil:
 		return appErr(ErrUnauthorized, "the session token is not valid for this sign-up")
-	case s.Verified || (w.status != StatusEmailVerification && w.status != StatusCollectingAttributes):
+	case s.Verified || (w.status != StatusEmailVerification && w.status != StatusCollectingAttributes && w.status != StatusChecking):
 		return appErr(ErrWrongState, "this step is not possible while the sign-up is "+string(w.sessionStatus(s)))
 	}
 	if wait := w.nextCodeAt.Sub(workflow.Now(ctx)); wait > 0 {

@@ -38,6 +38,7 @@ type signup struct {
 	locale      string
 	prefill     map[string]any
 	values      map[string]any
+	claims      map[string]any // the connectors' claims that are not attributes (runChain), for the account
 	userMessage string
 	accountID   string
 	outcomes    []ConnectorOutcome
@@ -53,11 +54,21 @@ type signup struct {
 	// nothing to history.
 	lockedUntil time.Time
 	nextCodeAt  time.Time
+
+	// Since versionConnectorWait (see waiting.go).
+	waitVersion  workflow.Version
+	waiting      *waitState      // the connector the sign-up waits for (status Checking)
+	detached     int             // step bodies that outlived their update (they waited); the run closes when none is left
+	waitNotified bool            // the applicant was e-mailed about the running step's wait
+	resumeLinks  map[string]bool // nonce hashes of the resume links mailed: accepted once (true: used)
+	submitted    map[string]any  // the values of the running submit, kept for the form if it fails after a wait
+	onWait       func()          // run when the running step starts to wait
 }
 
 func (w *signup) setup(ctx workflow.Context) error {
 	w.logger = log.With(workflow.GetLogger(ctx), "signupId", w.in.SignupID, "flow", w.in.Flow.FlowID)
 	w.version = workflow.GetVersion(ctx, versionSessions, workflow.DefaultVersion, 1)
+	w.waitVersion = workflow.GetVersion(ctx, versionConnectorWait, workflow.DefaultVersion, 1)
 	if w.in.Flow.StepTimeout <= 0 {
 		return temporal.NewNonRetryableApplicationError("flow snapshot has no step timeout", "InvalidInput", nil)
 	}
@@ -77,6 +88,7 @@ func (w *signup) setup(ctx workflow.Context) error {
 		{UpdateVerifyEmail, w.onVerify, w.validateVerify},
 		{UpdateSubmitAttributes, w.onSubmit, w.validateSubmit},
 		{UpdateDecide, w.onDecide, w.validateDecide},
+		{UpdateResume, w.onResume, w.validateResume},
 	}
 	for _, u := range updates {
 		opts := workflow.UpdateHandlerOptions{Validator: u.validator}
@@ -102,7 +114,8 @@ func (w *signup) run(ctx workflow.Context) (*SignupResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !moved && !w.busy {
+		// A sign-up that waits for a connector is not inactive: the step timer never abandons it.
+		if !moved && !w.busy && w.status != StatusChecking {
 			w.logger.Info("applicant inactive past the step timeout", "status", w.status)
 			w.setStatus(ctx, StatusAbandoned)
 		}
@@ -129,7 +142,9 @@ func (w *signup) run(ctx workflow.Context) (*SignupResult, error) {
 }
 
 func (w *signup) drain(ctx workflow.Context) error {
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && w.notifications == 0 })
+	return workflow.Await(ctx, func() bool {
+		return workflow.AllHandlersFinished(ctx) && w.notifications == 0 && w.detached == 0
+	})
 }
 
 func (w *signup) setStatus(ctx workflow.Context, s Status) {
@@ -353,10 +368,27 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 		w.progress++
 	}
 	if !first {
-		// Another session verified earlier: this one has proved the mailbox too and joins it on the form.
+		// Another session verified earlier: this one has proved the mailbox too and joins it on the form
+		// (or on the Checking page while a connector is waited for).
 		w.markVerified(in.TokenHash)
+		if w.status == StatusChecking {
+			return &StepResult{Status: w.status, UserMessage: w.userMessage}, nil
+		}
 		return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
 	}
+	if w.connectorWait() {
+		// The session may follow a wait for a PostFederationSignup connector: it has proved the mailbox.
+		w.onWait = func() { w.markVerified(in.TokenHash) }
+		return w.detach(ctx, StatusEmailVerification, func(ctx workflow.Context) (*StepResult, error) {
+			defer func() { w.onWait = nil }()
+			return w.afterVerify(ctx, in)
+		})
+	}
+	return w.afterVerify(ctx, in)
+}
+
+// afterVerify is the first verification's account check and PostFederationSignup chain.
+func (w *signup) afterVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, error) {
 	var acc activities.CheckAccountResult
 	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.CheckAccount, &activities.CheckAccountInput{Email: w.in.Email}).Get(ctx, &acc); err != nil {
 		return nil, err
@@ -374,6 +406,7 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 		return w.end(ctx, StatusBlocked, out.userMessage), nil
 	}
 	w.prefill = out.values
+	w.claims = mergeClaims(w.claims, out.claims)
 	w.markVerified(in.TokenHash)
 	w.setStatus(ctx, StatusCollectingAttributes)
 	return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
@@ -439,6 +472,18 @@ func (w *signup) onSubmit(ctx workflow.Context, in *SubmitInput) (*StepResult, e
 	w.busy = true
 	defer func() { w.busy = false }()
 	values, _ := flow.ValidateValues(w.in.Flow.Attributes, in.Attributes)
+	if w.connectorWait() {
+		// The answer to the form is given; a message from an earlier wait is answered too.
+		w.userMessage, w.submitted = "", values
+		return w.detach(ctx, StatusCollectingAttributes, func(ctx workflow.Context) (*StepResult, error) {
+			return w.submitChain(ctx, values)
+		})
+	}
+	return w.submitChain(ctx, values)
+}
+
+// submitChain runs the PostAttributeCollection chain on the submitted values, then the approval policy.
+func (w *signup) submitChain(ctx workflow.Context, values map[string]any) (*StepResult, error) {
 	out, err := w.runChain(ctx, connector.StepPostAttributeCollection, w.in.Flow.PostAttributeCollection, values)
 	if err != nil {
 		return nil, err
@@ -450,6 +495,7 @@ func (w *signup) onSubmit(ctx workflow.Context, in *SubmitInput) (*StepResult, e
 		return nil, appErr(ErrValidationFailed, out.userMessage, ValidationDetails{UserMessage: out.userMessage})
 	}
 	w.values = out.values
+	w.claims = mergeClaims(w.claims, out.claims)
 	return w.evaluateApproval(ctx)
 }
 
@@ -466,7 +512,7 @@ func (w *signup) provision(ctx workflow.Context, approved bool) (*StepResult, er
 	err := workflow.ExecuteActivity(actx, a.Provision, &activities.ProvisionInput{
 		SignupID: w.in.SignupID, FlowID: w.in.Flow.FlowID, ClientID: w.in.Flow.ClientID, Email: w.in.Email,
 		Identities: []directory.Identity{{SignInType: "federated", Issuer: "mail", IssuerAssignedID: NormalizeEmail(w.in.Email)}},
-		Attributes: w.values,
+		Attributes: w.values, ConnectorClaims: w.claims,
 	}).Get(ctx, &res)
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) && ae.Type() == activities.TypeEmailTaken {

@@ -25,6 +25,8 @@ const (
 	QueryStatus            = "status"
 	UpdateDecide           = "decide"
 	QueryApproval          = "approval"
+	// UpdateResume opens a verified session from a resume link (the e-mail of a waiting sign-up).
+	UpdateResume = "resume"
 )
 
 // Status is where a sign-up is in its lifecycle.
@@ -41,6 +43,9 @@ const (
 	StatusPendingApproval      Status = "PendingApproval"
 	StatusDenied               Status = "Denied"
 	StatusExpired              Status = "Expired"
+	// StatusChecking: a connector with onError: wait is down and the sign-up waits for it. Not
+	// terminal: it continues by itself where it stopped.
+	StatusChecking Status = "Checking"
 )
 
 // Terminal says whether the sign-up has ended. A denied sign-up has ended for the applicant, though its
@@ -135,6 +140,14 @@ type SessionInput struct {
 	UILocales string `json:"uiLocales,omitempty"`
 }
 
+// ResumeInput opens a verified session with a resume link: NonceHash is the SHA-256 of the link's
+// nonce (otp.NonceHash), TokenHash the new session's token hash. The API has checked the link's MAC,
+// expiry and single use; the workflow accepts each link it mailed once.
+type ResumeInput struct {
+	TokenHash string `json:"tokenHash"`
+	NonceHash string `json:"nonceHash"`
+}
+
 // ResendInput asks for a new code.
 type ResendInput struct {
 	TokenHash string `json:"tokenHash"`
@@ -190,6 +203,9 @@ type DecisionInput struct {
 	Stage string `json:"stage,omitempty"`
 }
 
+// ErrLinkUsed refuses a resume link the sign-up accepted before.
+const ErrLinkUsed = "link_used"
+
 // ErrOtherStage refuses a decision bound to a stage (a review link's) that is not the current one.
 const ErrOtherStage = "other_stage"
 
@@ -240,6 +256,16 @@ type ApprovalView struct {
 	PendingSince time.Time          `json:"pendingSince"`
 	ExpiresAt    time.Time          `json:"expiresAt"`
 	MayDecide    bool               `json:"mayDecide"`
+	// Waiting is set while the sign-up waits for a connector (status Checking).
+	Waiting *WaitingView `json:"waiting,omitempty"`
+}
+
+// WaitingView says which connector a sign-up waits for, and since when.
+type WaitingView struct {
+	Connector string    `json:"connector"`
+	Step      string    `json:"step"`
+	Since     time.Time `json:"since"`
+	Until     time.Time `json:"until"` // when maxWait passes and the connector's wait.then applies
 }
 
 // InboxEntry is the memo of a pending sign-up: what an inbox row shows.
@@ -268,6 +294,8 @@ type ConnectorOutcome struct {
 	Outcome   string    `json:"outcome"` // Continue | ShowBlockPage | ValidationError | error
 	Code      string    `json:"code,omitempty"`
 	At        time.Time `json:"at"`
+	// WaitedSince is when the sign-up began to wait for the connector (onError: wait), if it did.
+	WaitedSince *time.Time `json:"waitedSince,omitempty"`
 }
 
 // ValidationDetails is the detail of a validation_failed error.

@@ -1,4 +1,5 @@
-// Command signupflow runs the signupflow API and worker, and calls connectors from the command line.
+// Command signupflow runs the signupflow API and worker, calls connectors from the command line and
+// rotates the OpenID provider's signing keys.
 package main
 
 import (
@@ -72,6 +73,7 @@ func newRoot() *cobra.Command {
 		runCommand(g, "api", "Run only the HTTP API (start more replicas behind a load balancer)", true, false),
 		runCommand(g, "worker", "Run only the Temporal worker (start as many as the load needs)", false, true),
 		connectorCommand(g),
+		keysCommand(g),
 	)
 	return root
 }

@@ -77,13 +77,17 @@ var packageMap = map[string]rule{
 	"worker": {may: []string{"activities", "workflows"}},
 
 	// The service layer that the JSON API and the pages share, the JSON API, and the pages.
-	"signup": {may: []string{"address", "audit", "budget", "clientip", "flow", "metrics", "otp", "reviewers",
-		"workflows"}, never: []string{"api", "web", "github.com/gin-gonic/"}},
+	"signup": {may: []string{"address", "audit", "budget", "clientip", "directory", "flow", "loginreq", "mail", "metrics",
+		"otp", "reviewers", "workflows"}, never: []string{"api", "web", "github.com/gin-gonic/"}},
 	"api": {may: []string{"address", "audit", "budget", "clientip", "directory", "flow", "metrics", "otp",
 		"reviewers", "signup", "workflows"}, never: []string{"web"}},
-	"web": {may: []string{"flow", "reviewers", "signup", "workflows"}, never: []string{"api"}},
+	"web": {may: []string{"flow", "loginreq", "mail", "reviewers", "signup", "workflows"}, never: []string{"api"}},
+	// The OpenID provider: its endpoints, the store behind them, the pages' loginreq.Store.
+	"oidcop": {may: []string{"connector", "directory", "flow", "loginreq", "metrics"}, never: []string{"api", "web", "signup",
+		"github.com/gin-gonic/"}},
 	// The one place that knows both api/ and web/: the Gin engine, middleware, serving.
-	"httpserver": {may: []string{"api", "flow", "metrics", "reviewers", "signup", "web"}},
+	"httpserver": {may: []string{"api", "flow", "loginreq", "mail", "metrics", "oidcop", "reviewers", "signup",
+		"web"}},
 
 	// Wiring: the process (app), telemetry, the binaries.
 	"app":                   {may: []string{"*"}},
@@ -91,6 +95,8 @@ var packageMap = map[string]rule{
 	"cmd/signupflow":        {may: []string{"*"}},
 	"cli":                   {may: []string{"activities", "connector", "flow", "plugins", "workflows"}},
 	"cmd/example-connector": {},
+	"cmd/example-app":       {may: []string{"internal/exampleapp"}},
+	"internal/exampleapp":   {},
 	"cmd/signupflow-bench":  {may: []string{"bench"}},
 	"bench":                 {},
 	"deploy":                {},

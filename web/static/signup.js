@@ -27,12 +27,18 @@
   }
 
   // <p data-poll="/signup/status" data-status="PendingApproval">: asks for the status every few
-  // seconds and moves to the next page once it changed.
+  // seconds and moves to the next page once it changed. data-poll-until (unix seconds): the page of a
+  // sign-in request stops then and reloads once, to say what happens next.
   function poll(el) {
     var url = el.getAttribute("data-poll");
     var current = el.getAttribute("data-status");
+    var until = (parseInt(el.getAttribute("data-poll-until"), 10) || 0) * 1000;
     var delay = 2000;
     function schedule() {
+      if (until && Date.now() + delay >= until) {
+        window.setTimeout(function () { window.location.replace(window.location.href); }, Math.max(0, until - Date.now()) + 1000);
+        return;
+      }
       window.setTimeout(check, delay);
       delay = Math.min(Math.round(delay * 1.2), 5000);
     }
