@@ -188,7 +188,9 @@ if redis.call('HEXISTS', KEYS[1], 'used') == 1 then
   end
   return out
 end
-redis.call('HSET', KEYS[1], 'used', '1')
+-- A used code keeps only what replay detection needs (used, replayed, tok:*), not the request with
+-- its address, nonce and claims, for the long usedCodeTTL.
+redis.call('HSET', KEYS[1], 'used', '1', 'req', '')
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return {'ok', req}
 `)

@@ -82,7 +82,14 @@ func (p *Provider) Complete(ctx context.Context, id, accountID string, amr []str
 	if decision.blocked {
 		return p.Deny(ctx, id, decision.message)
 	}
-	key := p.store.k("ar", id)
+	// The finished request moves to a fresh id that only the caller (the browser or JSON client that
+	// proved the address) learns: whoever started the request, or was sent its /login link, and polls
+	// the callback with the old id never receives the code.
+	doneID, err := newID()
+	if err != nil {
+		return "", err
+	}
+	key, doneKey := p.store.k("ar", id), p.store.k("ar", doneID)
 	err = p.store.redis.Watch(ctx, func(tx *redis.Tx) error {
 		ar, err := p.pending(ctx, id)
 		if err != nil {
@@ -91,14 +98,22 @@ func (p *Provider) Complete(ctx context.Context, id, accountID string, amr []str
 		if !p.fresh(ar, authTime) {
 			return ErrStaleProof
 		}
-		ar.Subject, ar.AMR, ar.AuthTime, ar.IsDone = accountID, amr, authTime.UTC(), true
+		ttl, err := tx.PTTL(ctx, key).Result()
+		if err != nil {
+			return err
+		}
+		if ttl <= 0 {
+			ttl = time.Until(ar.ExpiresAt)
+		}
+		ar.ID, ar.Subject, ar.AMR, ar.AuthTime, ar.IsDone = doneID, accountID, amr, authTime.UTC(), true
 		ar.TokenClaims = decision.claims
 		raw, err := json.Marshal(ar)
 		if err != nil {
 			return err
 		}
 		_, err = tx.TxPipelined(ctx, func(pl redis.Pipeliner) error {
-			pl.SetArgs(ctx, key, raw, redis.SetArgs{KeepTTL: true, Mode: "XX"})
+			pl.Del(ctx, key)
+			pl.Set(ctx, doneKey, raw, max(ttl, time.Second))
 			return nil
 		})
 		return err
@@ -109,7 +124,7 @@ func (p *Provider) Complete(ctx context.Context, id, accountID string, amr []str
 	if err != nil {
 		return "", err
 	}
-	return op.AuthCallbackURL(p.op)(op.ContextWithIssuer(ctx, p.issuer), id), nil
+	return op.AuthCallbackURL(p.op)(op.ContextWithIssuer(ctx, p.issuer), doneID), nil
 }
 
 // clockSkew is how far apart the clocks of two api replicas may be.

@@ -174,8 +174,9 @@ func (s *Service) FinishAuthRequest(ctx context.Context, id, tokenHash string, s
 	var to string
 	if st == workflows.StatusCompleted {
 		if accountID == "" {
-			s.log.Error("a completed sign-up has no account id", "signupId", id)
-			return "", internal("try again")
+			// A session that never proved the mailbox sees no account (the owner completed): nothing
+			// to finish for it.
+			return "", nil
 		}
 		// The sign-up proved the address with a code; the proof counts from now (max_age is met).
 		to, err = s.Login.Complete(fctx, b.AuthRequestID, accountID, []string{loginreq.AMROTP}, time.Now())

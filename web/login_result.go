@@ -35,8 +35,9 @@ func (s *site) loginResult(c *gin.Context, a *applicant, view *workflows.StatusV
 	switch view.Status {
 	case workflows.StatusCompleted:
 		if view.AccountID == "" {
-			s.log.Error("a completed sign-up has no account id", "signupId", view.ID)
-			s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+			// This browser's session never proved the mailbox (the owner completed elsewhere): it may
+			// not finish the request with the owner's account.
+			s.render(c, http.StatusOK, a.loginGone(p, view))
 			return
 		}
 		// The sign-up proved the address with a code (the only way the pages start one today).
