@@ -23,8 +23,6 @@ func (s *server) addAccountRoutes(rg *gin.RouterGroup) {
 const (
 	// MinAdminTokenLength is the shortest admin token an API process starts with (app.APIDeps).
 	MinAdminTokenLength = 32
-	adminFailLimit      = 20 // wrong admin tokens per client per window, as for reviewer tokens
-	adminFailWindow     = 10 * time.Minute
 )
 
 // requireAdmin checks the admin bearer token in constant time. With no token configured the admin API
@@ -34,9 +32,9 @@ const (
 func (s *server) requireAdmin(c *gin.Context) {
 	token, ok := bearer(c)
 	if s.AdminToken == "" || !ok || subtle.ConstantTimeCompare([]byte(token), []byte(s.AdminToken)) != 1 {
-		if s.AdminToken != "" && ok && s.tooManyAdminFailures(c) {
+		if s.AdminToken != "" && ok && s.svc.CountFailure(c.Request.Context(), signup.AdminFailures, s.svc.ClientKey(c.Request)) {
 			p := newProblem(http.StatusTooManyRequests, CodeTooManyFailures, "too many failed admin sign-ins from your address; try again later")
-			writeProblem(c, p.WithRetry(int(adminFailWindow/time.Second)))
+			writeProblem(c, p.WithRetry(int(signup.AdminFailures.Window/time.Second)))
 			return
 		}
 		c.Header("WWW-Authenticate", `Bearer realm="signupflow-admin"`)
@@ -48,25 +46,6 @@ func (s *server) requireAdmin(c *gin.Context) {
 		return
 	}
 	c.Next()
-}
-
-// tooManyAdminFailures counts a wrong admin token from the client and says whether the client is past
-// the limit. Redis trouble is logged and counts as not past it (the token check itself still holds).
-func (s *server) tooManyAdminFailures(c *gin.Context) bool {
-	ctx := c.Request.Context()
-	key := signup.KeyPrefix + "rl:admin-fail:" + s.svc.ClientKey(c.Request)
-	pipe := s.svc.Redis.TxPipeline()
-	n := pipe.Incr(ctx, key)
-	pipe.ExpireNX(ctx, key, adminFailWindow)
-	if _, err := pipe.Exec(ctx); err != nil {
-		s.log.Error("cannot count a failed admin sign-in", "error", err)
-		return false
-	}
-	if n.Val() <= adminFailLimit {
-		return false
-	}
-	s.Metrics.RateLimited("admin_failures")
-	return true
 }
 
 func (s *server) getAccount(c *gin.Context) {

@@ -32,9 +32,9 @@ func (s *server) requireReviewer(c *gin.Context) {
 		member, _ = s.Reviewers.Authenticate(token)
 	}
 	if member == nil {
-		if presented && s.svc.ReviewerFailed(c.Request.Context(), s.svc.ClientKey(c.Request)) {
+		if presented && s.svc.CountFailure(c.Request.Context(), signup.ReviewerFailures, s.svc.ClientKey(c.Request)) {
 			p := newProblem(http.StatusTooManyRequests, CodeTooManyFailures, "too many failed sign-ins from your address; try again later")
-			writeProblem(c, p.WithRetry(int(signup.ReviewerFailWindow/time.Second)))
+			writeProblem(c, p.WithRetry(int(signup.ReviewerFailures.Window/time.Second)))
 			return
 		}
 		c.Header("WWW-Authenticate", `Bearer realm="signupflow-reviewers"`)

@@ -1,13 +1,11 @@
 package api
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -15,36 +13,15 @@ import (
 
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/internal/testredis"
+	"github.com/signupflow/signupflow/internal/testsurface"
 	"github.com/signupflow/signupflow/metrics"
-	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/signup"
 )
 
 // Handler tests of the JSON API's protections (issue 10, item 9): admin token throttling. The
 // headers every answer carries and /metrics are httpserver's tests; review links are web's.
 
-const surfaceYAML = `
-server: {publicURL: "%s"}
-admin: {tokenEnv: SURFACE_ADMIN}
-reviewerGroups:
-  - id: managers
-    members:
-      - {id: alice, email: alice@woodgrove.test, tokenEnv: SURFACE_ALICE}
-applications:
-  - {clientId: app, name: "Acme Portal", userFlow: f, redirectUris: ["https://app.example/callback"]}
-userFlows:
-  - id: f
-    attributes:
-      - {name: displayName, required: true}
-    approval:
-      mode: manual
-      stages:
-        - {name: sponsor, reviewers: managers, quorum: 1}
-        - {name: final, reviewers: managers, quorum: 1}
-      expireAfter: 168h
-`
-
-const surfaceAdminToken = "surface-admin-token-0123456789abcdef"
+const surfaceAdminToken = testsurface.AdminToken
 
 type surface struct {
 	t *testing.T
@@ -53,14 +30,7 @@ type surface struct {
 
 func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surface {
 	t.Helper()
-	env := map[string]string{"SURFACE_ALICE": "alice-surface-reviewer-token-01"}
-	cfg, err := flow.Parse([]byte(fmt.Sprintf(surfaceYAML, publicURL)), func(k string) string { return env[k] })
-	require.NoError(t, err)
-	if edit != nil {
-		edit(cfg)
-	}
-	dir, err := reviewers.NewDirectory(cfg, func(k string) string { return env[k] }, true)
-	require.NoError(t, err)
+	cfg, dir := testsurface.Config(t, publicURL, edit)
 	met, err := metrics.New()
 	require.NoError(t, err)
 	rs := testredis.Start(t)
@@ -75,30 +45,14 @@ func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surfac
 
 func (s *surface) do(method, target, token, remote string, form url.Values) *httptest.ResponseRecorder {
 	s.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, target, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if remote != "" {
-		req.RemoteAddr = remote
-	}
-	w := httptest.NewRecorder()
-	s.h.ServeHTTP(w, req)
-	return w
+	return testsurface.Do(s.t, s.h, method, target, token, remote, form)
 }
 
 func TestAdminTokenFailuresThrottledRightTokenPasses(t *testing.T) {
 	s := newSurface(t, "http://localhost:8080", nil)
 	const path = "/v1/accounts?email=ann@fabrikam.example"
 	const attacker, other = "198.51.100.7:4000", "203.0.113.9:5000"
-	for i := range adminFailLimit {
+	for i := range signup.AdminFailures.Limit {
 		w := s.do("GET", path, "guessed-admin-token-0123456789abcdef", attacker, nil)
 		require.Equal(t, http.StatusUnauthorized, w.Code, "attempt %d", i+1)
 	}

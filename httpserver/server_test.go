@@ -1,7 +1,6 @@
 package httpserver
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/internal/testredis"
+	"github.com/signupflow/signupflow/internal/testsurface"
 	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/signup"
@@ -24,28 +24,7 @@ import (
 // carries (refusals, 404s, 405s and pages alike), where /metrics is served, and the one failed-sign-in
 // counter the reviewer API and the console share.
 
-const surfaceYAML = `
-server: {publicURL: "%s"}
-admin: {tokenEnv: SURFACE_ADMIN}
-reviewerGroups:
-  - id: managers
-    members:
-      - {id: alice, email: alice@woodgrove.test, tokenEnv: SURFACE_ALICE}
-applications:
-  - {clientId: app, name: "Acme Portal", userFlow: f, redirectUris: ["https://app.example/callback"]}
-userFlows:
-  - id: f
-    attributes:
-      - {name: displayName, required: true}
-    approval:
-      mode: manual
-      stages:
-        - {name: sponsor, reviewers: managers, quorum: 1}
-        - {name: final, reviewers: managers, quorum: 1}
-      expireAfter: 168h
-`
-
-const surfaceAdminToken = "surface-admin-token-0123456789abcdef"
+const surfaceAdminToken = testsurface.AdminToken
 
 type surface struct {
 	t *testing.T
@@ -54,14 +33,7 @@ type surface struct {
 
 func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surface {
 	t.Helper()
-	env := map[string]string{"SURFACE_ALICE": "alice-surface-reviewer-token-01"}
-	cfg, err := flow.Parse([]byte(fmt.Sprintf(surfaceYAML, publicURL)), func(k string) string { return env[k] })
-	require.NoError(t, err)
-	if edit != nil {
-		edit(cfg)
-	}
-	dir, err := reviewers.NewDirectory(cfg, func(k string) string { return env[k] }, true)
-	require.NoError(t, err)
+	cfg, dir := testsurface.Config(t, publicURL, edit)
 	met, err := metrics.New()
 	require.NoError(t, err)
 	rs := testredis.Start(t)
@@ -74,23 +46,7 @@ func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surfac
 
 func (s *surface) do(method, target, token, remote string, form url.Values) *httptest.ResponseRecorder {
 	s.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, target, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if remote != "" {
-		req.RemoteAddr = remote
-	}
-	w := httptest.NewRecorder()
-	s.h.ServeHTTP(w, req)
-	return w
+	return testsurface.Do(s.t, s.h, method, target, token, remote, form)
 }
 
 func TestNosniffOnEveryAnswer(t *testing.T) {
@@ -134,7 +90,7 @@ func TestMetricsOnlyOnTheirOwnListenerWhenSet(t *testing.T) {
 	require.NotContains(t, w.Body.String(), "signupflow_")
 }
 
-const aliceToken = "alice-surface-reviewer-token-01"
+const aliceToken = testsurface.AliceToken
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
@@ -163,7 +119,7 @@ func TestConsoleFailedSignInsShareTheAPILimit(t *testing.T) {
 		return w
 	}
 	// The API's failures count: use up all but one.
-	for i := 0; i < signup.ReviewerFailLimit-1; i++ {
+	for i := 0; i < signup.ReviewerFailures.Limit-1; i++ {
 		w := s.do(http.MethodGet, "/v1/approvals", "wrong-token-wrong-token", "", nil)
 		require.Equal(t, http.StatusUnauthorized, w.Code)
 	}

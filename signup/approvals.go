@@ -16,30 +16,6 @@ import (
 	"github.com/signupflow/signupflow/workflows"
 )
 
-// Failed reviewer authentications (API and console alike) per client per window.
-const (
-	ReviewerFailLimit  = 20
-	ReviewerFailWindow = 10 * time.Minute
-)
-
-// ReviewerFailed counts a wrong reviewer token from the client and says whether the client is past the
-// limit. Redis trouble is logged and counts as not past it (the token check itself still holds).
-func (s *Service) ReviewerFailed(ctx context.Context, clientKey string) bool {
-	key := KeyPrefix + "rl:reviewer-fail:" + clientKey
-	pipe := s.Redis.TxPipeline()
-	n := pipe.Incr(ctx, key)
-	pipe.ExpireNX(ctx, key, ReviewerFailWindow)
-	if _, err := pipe.Exec(ctx); err != nil {
-		s.log.Error("cannot count a failed reviewer sign-in", "error", err)
-		return false
-	}
-	if n.Val() <= ReviewerFailLimit {
-		return false
-	}
-	s.Metrics.RateLimited("reviewer_failures")
-	return true
-}
-
 // ApprovalView asks the workflow what the reviewer may see of a sign-up.
 func (s *Service) ApprovalView(ctx context.Context, id string, me *reviewers.Member) (*workflows.ApprovalView, error) {
 	view, err := s.approvalView(ctx, id, me)

@@ -140,8 +140,7 @@ func (si *SignIn) Verify(ctx context.Context, in *SignInCheck) error {
 	if !ValidCode(in.Code) {
 		return NewError(http.StatusBadRequest, workflows.ErrValidationFailed, "code must be the 6 digits from the e-mail").WithField("code", "invalid")
 	}
-	failKey := KeyPrefix + "rl:code-fail:" + in.ClientKey
-	if e := s.clientFailuresSpent(ctx, failKey); e != nil {
+	if e := s.codeFailuresSpent(ctx, in.ClientKey); e != nil {
 		return e
 	}
 	key := signInKey(in.AccountID)
@@ -162,13 +161,13 @@ func (si *SignIn) Verify(ctx context.Context, in *SignInCheck) error {
 			"email", audit.MaskEmail(in.Email))
 		return nil
 	case otp.Wrong:
-		s.countClientFailure(ctx, failKey)
+		s.CountFailure(ctx, s.codeFailures(), in.ClientKey)
 		e := NewError(workflowStatus[workflows.ErrWrongCode], workflows.ErrWrongCode, "the code is not right")
 		left := r.AttemptsLeft
 		e.AttemptsLeft = &left
 		return e
 	case otp.Dead:
-		s.countClientFailure(ctx, failKey)
+		s.CountFailure(ctx, s.codeFailures(), in.ClientKey)
 		return NewError(workflowStatus[workflows.ErrCodeDead], workflows.ErrCodeDead, "too many wrong codes: ask for a new code")
 	case otp.Locked:
 		return NewError(workflowStatus[workflows.ErrTooManyAttempts], workflows.ErrTooManyAttempts,

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
 
@@ -53,45 +52,31 @@ func (s *Service) VerifyEmail(ctx context.Context, id, tokenHash, clientKey, cod
 	if !ValidCode(code) {
 		return nil, NewError(http.StatusBadRequest, workflows.ErrValidationFailed, "code must be the 6 digits from the e-mail").WithField("code", "invalid")
 	}
-	key := KeyPrefix + "rl:code-fail:" + clientKey
-	if e := s.clientFailuresSpent(ctx, key); e != nil {
+	if e := s.codeFailuresSpent(ctx, clientKey); e != nil {
 		return nil, e
 	}
 	res, err := s.step(ctx, id, tokenHash, workflows.UpdateVerifyEmail,
 		&workflows.VerifyInput{TokenHash: tokenHash, CodeHash: otp.HashCode(s.Secret, id, code)})
 	var e *Error
 	if errors.As(err, &e) && (e.Code == workflows.ErrWrongCode || e.Code == workflows.ErrCodeDead) {
-		s.countClientFailure(ctx, key)
+		s.CountFailure(ctx, s.codeFailures(), clientKey)
 	}
 	return res, err
 }
 
-// clientFailuresSpent refuses a verification from a client whose wrong codes of the hour are spent
+// codeFailuresSpent refuses a verification from a client whose wrong codes of the hour are spent
 // (429 too_many_attempts); it fails closed when Redis is down.
-func (s *Service) clientFailuresSpent(ctx context.Context, key string) *Error {
-	n, err := s.Redis.Get(ctx, key).Int()
+func (s *Service) codeFailuresSpent(ctx context.Context, clientKey string) *Error {
+	wait, spent, err := s.failuresSpent(ctx, s.codeFailures(), clientKey)
 	switch {
-	case errors.Is(err, redis.Nil):
-		return nil
 	case err != nil:
 		s.log.Error("rate limiter unavailable", "error", err)
 		return NewError(http.StatusServiceUnavailable, CodeUnavailable, "the service is temporarily unavailable").WithRetry(5)
-	case n < s.Config.Security.CodeFailuresPerClientPerHour:
+	case !spent:
 		return nil
 	}
-	s.Metrics.RateLimited("code_failures_per_client")
-	ttl, _ := s.Redis.PTTL(ctx, key).Result()
 	return NewError(http.StatusTooManyRequests, workflows.ErrTooManyAttempts, "too many wrong codes from your address; try again later").
-		WithRetry(max(1, int((ttl+time.Second-1)/time.Second)))
-}
-
-func (s *Service) countClientFailure(ctx context.Context, key string) {
-	ctx = context.WithoutCancel(ctx)
-	if n, err := s.Redis.Incr(ctx, key).Result(); err == nil && n == 1 {
-		s.Redis.Expire(ctx, key, time.Hour)
-	} else if err != nil {
-		s.log.Error("cannot count a wrong code", "error", err)
-	}
+		WithRetry(max(1, int((wait+time.Second-1)/time.Second)))
 }
 
 // ResendCode mails a new code to the session's address.

@@ -190,8 +190,8 @@ func (s *site) authenticate(c *gin.Context, next string) (*reviewers.Member, boo
 	if me != nil {
 		return me, true
 	}
-	if token != "" && s.svc.ReviewerFailed(c.Request.Context(), s.svc.ClientKey(c.Request)) {
-		c.Header("Retry-After", strconv.Itoa(int(signup.ReviewerFailWindow/time.Second)))
+	if token != "" && s.svc.CountFailure(c.Request.Context(), signup.ReviewerFailures, s.svc.ClientKey(c.Request)) {
+		c.Header("Retry-After", strconv.Itoa(int(signup.ReviewerFailures.Window/time.Second)))
 		s.renderSignIn(c, http.StatusTooManyRequests, next, "Too many failed sign-ins from your address. Please try again later.")
 		return nil, false
 	}

@@ -33,15 +33,9 @@ func (s *site) loginApplicant(c *gin.Context, post bool) (*applicant, bool) {
 
 // loginCodePage is the sign-up's code page, posting to /login/code.
 func (s *site) loginCodePage(c *gin.Context) {
-	a, ok := s.loginApplicant(c, false)
-	if !ok {
-		return
+	if a, ok := s.loginApplicant(c, false); ok {
+		s.showCodePage(c, a)
 	}
-	msg := ""
-	if c.Query("resent") == "1" {
-		msg = a.t("code.resent")
-	}
-	s.renderCode(c, a, http.StatusOK, "", msg, false, 0)
 }
 
 // loginCodeSubmit checks the code; the right one completes the authorization request for the account

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/internal/testredis"
+	"github.com/signupflow/signupflow/internal/testsurface"
 	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/signup"
 	"github.com/signupflow/signupflow/workflows"
@@ -32,27 +32,6 @@ import (
 // Handler tests of the review-link page (issue 10, item 8): links bound to their run and stage, and
 // the page's headers. Temporal is a small fake of the calls the review page makes; the real workflow
 // is the integration tests' job.
-
-const surfaceYAML = `
-server: {publicURL: "%s"}
-admin: {tokenEnv: SURFACE_ADMIN}
-reviewerGroups:
-  - id: managers
-    members:
-      - {id: alice, email: alice@woodgrove.test, tokenEnv: SURFACE_ALICE}
-applications:
-  - {clientId: app, name: "Acme Portal", userFlow: f, redirectUris: ["https://app.example/callback"]}
-userFlows:
-  - id: f
-    attributes:
-      - {name: displayName, required: true}
-    approval:
-      mode: manual
-      stages:
-        - {name: sponsor, reviewers: managers, quorum: 1}
-        - {name: final, reviewers: managers, quorum: 1}
-      expireAfter: 168h
-`
 
 type surface struct {
 	t     *testing.T
@@ -63,14 +42,7 @@ type surface struct {
 
 func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surface {
 	t.Helper()
-	env := map[string]string{"SURFACE_ALICE": "alice-surface-reviewer-token-01"}
-	cfg, err := flow.Parse([]byte(fmt.Sprintf(surfaceYAML, publicURL)), func(k string) string { return env[k] })
-	require.NoError(t, err)
-	if edit != nil {
-		edit(cfg)
-	}
-	dir, err := reviewers.NewDirectory(cfg, func(k string) string { return env[k] }, true)
-	require.NoError(t, err)
+	cfg, dir := testsurface.Config(t, publicURL, edit)
 	rs := testredis.Start(t)
 	s := &surface{t: t, tc: &linkTemporal{runs: []string{"run-2"}}, links: reviewers.NewSigner(testSecret)}
 	_, s.h = newTestSite(cfg, rs, s.tc, func(d *Deps) {
@@ -81,23 +53,7 @@ func newSurface(t *testing.T, publicURL string, edit func(*flow.Config)) *surfac
 
 func (s *surface) do(method, target, token, remote string, form url.Values) *httptest.ResponseRecorder {
 	s.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req := httptest.NewRequest(method, target, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if remote != "" {
-		req.RemoteAddr = remote
-	}
-	w := httptest.NewRecorder()
-	s.h.ServeHTTP(w, req)
-	return w
+	return testsurface.Do(s.t, s.h, method, target, token, remote, form)
 }
 
 func surfaceSignupID() string { return fmt.Sprintf("signup-f-%032x", 7) }

@@ -42,10 +42,13 @@ func (s *site) renderCode(c *gin.Context, a *applicant, status int, code, msg st
 }
 
 func (s *site) codePage(c *gin.Context) {
-	a, ok := s.loadApplicant(c, true)
-	if !ok {
-		return
+	if a, ok := s.loadApplicant(c, true); ok {
+		s.showCodePage(c, a)
 	}
+}
+
+// showCodePage is the GET of a code page (sign-up or sign-in): "sent you a new code" after a resend.
+func (s *site) showCodePage(c *gin.Context, a *applicant) {
 	msg := ""
 	if c.Query("resent") == "1" {
 		msg = a.t("code.resent")

@@ -109,6 +109,7 @@ var packageMap = map[string]rule{
 	// Test helpers and the end-to-end tests.
 	"internal/testredis":   {testOnly: true},
 	"internal/testplugins": {testOnly: true},
+	"internal/testsurface": {may: []string{"flow", "reviewers"}, testOnly: true},
 	"internal/layout":      {testOnly: true},
 	"mail/mailtest":        {testOnly: true},
 	"integration":          {testOnly: true},
