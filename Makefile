@@ -13,6 +13,7 @@ build: check-go
 	$(GO) build -o $(BIN)/signupflow ./cmd/signupflow
 	$(GO) build -o $(BIN)/example-connector ./cmd/example-connector
 	$(GO) build -o $(BIN)/example-app ./cmd/example-app
+	$(GO) build -o $(BIN)/example-idp ./cmd/example-idp
 
 check-go:
 	@command -v $(GO) >/dev/null 2>&1 || { echo "make: Go is needed (go.mod wants $$(sed -n 's/^go //p' go.mod)): https://go.dev/dl/" >&2; exit 1; }
@@ -79,23 +80,32 @@ lint: check-go $(STATICCHECK_STAMP) $(WORKFLOWCHECK_STAMP)
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseResponse -fuzztime 30s ./connector/
 
-# The benchmark harness (bench/, cmd/signupflow-bench): starts the Temporal dev server in memory, a
-# redis-server, an SMTP capture, an HTTP connector and signupflow serve on free ports, measures the
-# sign-up path against a Temporal-only floor and pending approvals at scale, and stops them all. The
-# table goes to stdout, JSON and a chart to bench/results/. The defaults take about 13 minutes on 2 cores.
+# The benchmark harness (bench/, cmd/signupflow-bench). For each Temporal profile it starts Temporal,
+# a redis-server, an SMTP capture, an HTTP connector and signupflow serve on free ports, measures the
+# sign-up path against a Temporal-only floor, pending approvals at scale and a kill -9 of signupflow under
+# load, and stops them all. The profiles (BENCH_PROFILES): memory, the pinned dev server in memory;
+# postgres, a PostgreSQL it initialises in a temporary directory (Debian's postgresql package; no root
+# needed) and a Temporal server of the go.temporal.io/server module on it (signupflow-bench
+# temporal-server); auto, both when PostgreSQL is installed, else memory alone with a note. The tables go
+# to stdout, JSON and a chart to bench/results/.
 BENCH_N           ?= 500
 BENCH_CONCURRENCY ?= 20
-BENCH_PENDING     ?= 5000
+BENCH_PENDING     ?= 10000
+BENCH_CRASH       ?= 50
+BENCH_PROFILES    ?= auto
 bench: check-go $(TEMPORAL_STAMP)
 	$(GO) build -o $(BIN)/signupflow-bench ./cmd/signupflow-bench
-	$(BIN)/signupflow-bench -n $(BENCH_N) -concurrency $(BENCH_CONCURRENCY) -pending $(BENCH_PENDING)
+	$(BIN)/signupflow-bench -n $(BENCH_N) -concurrency $(BENCH_CONCURRENCY) -pending $(BENCH_PENDING) \
+	  -crash-inflight $(BENCH_CRASH) -profiles $(BENCH_PROFILES)
 
-# The same harness with small numbers, to keep it working (CI runs it; a minute or so). Its results go to
-# bench/results/smoke/ (not tracked), so the committed latest.json and latest.png stay.
+# The same harness with small numbers, to keep it working (CI runs it; about a minute per profile, the
+# PostgreSQL one only where PostgreSQL is installed). Its results go to bench/results/smoke/ (not
+# tracked), so the committed latest.json and latest.png stay.
 .PHONY: bench-smoke
 bench-smoke: check-go $(TEMPORAL_STAMP)
 	$(GO) build -o $(BIN)/signupflow-bench ./cmd/signupflow-bench
-	$(BIN)/signupflow-bench -n 20 -concurrency 5 -pending 20 -inbox-calls 10 -decisions 3 -results bench/results/smoke
+	$(BIN)/signupflow-bench -n 20 -concurrency 5 -pending 20 -inbox-calls 10 -decisions 3 -crash-inflight 10 \
+	  -profiles $(BENCH_PROFILES) -results bench/results/smoke
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -67,6 +67,9 @@ func (a *Activities) Provision(ctx context.Context, in *ProvisionInput) (*Provis
 	if errors.Is(err, directory.ErrEmailTaken) {
 		return nil, temporal.NewNonRetryableApplicationError("an account with this e-mail address exists", TypeEmailTaken, nil)
 	}
+	if errors.Is(err, directory.ErrIdentityTaken) {
+		return nil, temporal.NewNonRetryableApplicationError("the identity belongs to another account", TypeIdentityTaken, nil)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
+	"github.com/signupflow/signupflow/inbox"
 	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
@@ -34,6 +35,8 @@ type Activities struct {
 	Links *reviewers.Signer
 	// Once keeps a retried NotifyReviewers from mailing a reviewer twice; nil means no dedupe.
 	Once *reviewers.Once
+	// Inbox is the reviewer inbox's index, written by the approval e-mails' activities; nil: none.
+	Inbox *inbox.Index
 	// PublicURL is the base of links in e-mails, e.g. "http://localhost:8080" (no trailing slash).
 	PublicURL string
 	// Metrics records connector calls and one-time codes; nil records nothing.

@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/signupflow/signupflow/inbox"
 	"github.com/signupflow/signupflow/mail"
 	"github.com/signupflow/signupflow/reviewers"
 )
@@ -48,6 +51,38 @@ type NotifyApplicantInput struct {
 	Message   string `json:"message,omitempty"`   // the flow's configured message for this kind (shown verbatim)
 	Reason    string `json:"reason,omitempty"`    // internal; not put in e-mails
 	SignInURL string `json:"signInUrl,omitempty"` // for approved
+	// Inbox takes the sign-up out of the reviewer inbox's index (approved, denied, expired); nil: no
+	// change.
+	Inbox *InboxIndex `json:"inbox,omitempty"`
+}
+
+// InboxIndex is what the reviewer inbox's index (package inbox, in Redis) is to hold of a sign-up after
+// the transition whose e-mail carries it: without Groups, the sign-up is not pending. Writes of one
+// request apply in Seq order, so that a late retry never undoes a later transition.
+type InboxIndex struct {
+	SignupID     string          `json:"signupId"`
+	PendingSince time.Time       `json:"pendingSince"`
+	Seq          int64           `json:"seq"`
+	Groups       []string        `json:"groups,omitempty"`
+	FlowID       string          `json:"flowId,omitempty"`
+	Domain       string          `json:"domain,omitempty"`
+	Stage        string          `json:"stage,omitempty"`
+	DecidedBy    []string        `json:"decidedBy,omitempty"`
+	Row          json.RawMessage `json:"row,omitempty"` // what the inbox shows (the sign-up's inbox memo)
+}
+
+// writeInbox applies an index change. An entry the index refuses (not ids) is logged, not retried.
+func (a *Activities) writeInbox(ctx context.Context, in *InboxIndex) error {
+	if in == nil || a.Inbox == nil {
+		return nil
+	}
+	_, err := a.Inbox.Write(ctx, &inbox.Entry{ID: in.SignupID, Groups: in.Groups, Flow: in.FlowID, Domain: in.Domain,
+		PendingSince: in.PendingSince, Stage: in.Stage, Row: in.Row, DecidedBy: in.DecidedBy, Seq: in.Seq})
+	if errors.Is(err, inbox.ErrInvalid) {
+		a.logger().Error("inbox index entry refused", "signupId", in.SignupID, "error", err)
+		return nil
+	}
+	return err
 }
 
 // NotifyApplicant mails the applicant about their approval, in their language (English or German).
@@ -57,6 +92,11 @@ func (a *Activities) NotifyApplicant(ctx context.Context, in *NotifyApplicantInp
 	if !ok {
 		return temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("unknown applicant notice kind %q", in.Kind), TypeInvalidInput, nil)
+	}
+	// A failed removal does not hold the e-mail back: an entry left behind is removed by the service
+	// when a reviewer opens it, and by the reconciler within a minute.
+	if err := a.writeInbox(ctx, in.Inbox); err != nil {
+		a.logger().Warn("cannot take the sign-up out of the inbox index", "signupId", in.Inbox.SignupID, "error", err)
 	}
 	msg.To = in.Email
 	if err := a.Mail.Send(ctx, msg); err != nil {
@@ -88,6 +128,9 @@ type NotifyReviewersInput struct {
 	Summary        []SummaryItem `json:"summary,omitempty"`
 	PendingSince   time.Time     `json:"pendingSince"`
 	ExpiresAt      time.Time     `json:"expiresAt"`
+	// Inbox puts the sign-up in the inboxes of the groups that may decide its current stage; nil: no
+	// change.
+	Inbox *InboxIndex `json:"inbox,omitempty"`
 }
 
 // NotifyReviewersResult counts the group's members. Sent counts reviewers mailed by this attempt or,
@@ -110,6 +153,13 @@ func (a *Activities) NotifyReviewers(ctx context.Context, in *NotifyReviewersInp
 		return nil, temporal.NewNonRetryableApplicationError("notify reviewers: signupId and expiresAt are required", TypeInvalidInput, nil)
 	case !validReviewKind(in.Kind):
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown reviewer notice kind %q", in.Kind), TypeInvalidInput, nil)
+	}
+	// The inbox first: reviewers find the request there even when their e-mail fails. A Redis failure is
+	// retried with the activity (the mail claims below need Redis too).
+	if err := a.writeInbox(ctx, in.Inbox); err != nil {
+		return nil, err
+	}
+	switch {
 	case a.Reviewers == nil || a.Links == nil:
 		return nil, errors.New("activities: reviewer directory or link signer not configured")
 	case a.PublicURL == "":
@@ -121,6 +171,11 @@ func (a *Activities) NotifyReviewers(ctx context.Context, in *NotifyReviewersInp
 		log.Warn("no reviewers to notify: the group is unknown or empty", "group", in.Group)
 		return &NotifyReviewersResult{}, nil
 	}
+	return a.mailMembers(ctx, in, members, log)
+}
+
+// mailMembers mails each member their review link, at most once per activity (see NotifyReviewers).
+func (a *Activities) mailMembers(ctx context.Context, in *NotifyReviewersInput, members []reviewers.Member, log *slog.Logger) (*NotifyReviewersResult, error) {
 	info := activity.GetInfo(ctx)
 	base := info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID + "/" + info.ActivityID + "/"
 	now := time.Now()

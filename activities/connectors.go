@@ -23,6 +23,9 @@ type CallConnectorInput struct {
 	UILocales string         `json:"uiLocales,omitempty"`
 	Email     string         `json:"email"`
 	Claims    map[string]any `json:"claims"`
+	// Identities, when set, are the applicant's identities as the contract sends them (a federated
+	// sign-up's provider identity); absent, the e-mail identity.
+	Identities []connector.Identity `json:"identities,omitempty"`
 }
 
 // CallConnectorResult is the connector's valid answer.
@@ -37,8 +40,9 @@ type CallConnectorResult struct {
 // CallConnector calls a connector through the Caller of its kind (a.Connectors). Every kind fails with
 // *connector.Error. Timeouts, network errors (a plugin that crashed included) and 5xx are returned as
 // plain errors and retried by the workflow's policy; contract violations, 4xx and configuration faults
-// (a kind this worker does not run included) are final.
+// (a kind this worker does not run included) are final. It heartbeats every HeartbeatInterval.
 func (a *Activities) CallConnector(ctx context.Context, in *CallConnectorInput) (*CallConnectorResult, error) {
+	defer keepAlive(ctx)() // a worker that dies mid-call is noticed by the heartbeat timeout
 	req := ConnectorRequest(in)
 	start := time.Now()
 	res, err := a.Connectors.Call(ctx, in.Target, req, in.SignupID)
@@ -82,12 +86,16 @@ func connectorOutcome(res *connector.Response, err error) string {
 
 // ConnectorRequest is the request CallConnector sends for in, to an HTTP connector and a plugin alike.
 func ConnectorRequest(in *CallConnectorInput) *connector.Request {
+	ids := in.Identities
+	if len(ids) == 0 {
+		ids = []connector.Identity{{SignInType: "federated", Issuer: "mail", IssuerAssignedID: in.Email}}
+	}
 	return &connector.Request{
 		Step:       in.Step,
 		ClientID:   in.ClientID,
 		UILocales:  in.UILocales,
 		Email:      in.Email,
-		Identities: []connector.Identity{{SignInType: "federated", Issuer: "mail", IssuerAssignedID: in.Email}},
+		Identities: ids,
 		Claims:     in.Claims,
 	}
 }

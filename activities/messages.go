@@ -5,52 +5,77 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/mail"
 )
 
-// lang picks the message language from a ui_locales value ("de-DE en" → de); English otherwise.
+// mailLanguages are the languages of the applicant's e-mails.
+var mailLanguages = map[string]bool{"en": true, "de": true, "fr": true}
+
+// lang picks the message language from a ui_locales value: the first tag whose primary language the
+// e-mails are written in ("de-DE en" → de, "it fr" → fr); English otherwise.
 func lang(locale string) string {
-	l := strings.ToLower(strings.TrimSpace(locale))
-	if strings.HasPrefix(l, "de") {
-		return "de"
+	for _, tag := range strings.Fields(strings.ToLower(locale)) {
+		primary, _, _ := strings.Cut(strings.ReplaceAll(tag, "_", "-"), "-")
+		if mailLanguages[primary] {
+			return primary
+		}
 	}
 	return "en"
 }
 
+// applicantTexts are the applicant's e-mails per language (fmt verbs: the application, the code).
+var applicantTexts = map[string]map[string]string{
+	"en": {
+		"code.subject": "Your verification code for %s",
+		"code.text": "Your verification code is: %s\n\nIt is valid for 10 minutes. " +
+			"If you did not try to sign up, ignore this e-mail.\n",
+		"completed.subject": "Your %s account is ready",
+		"completed.text":    "Your sign-up for %s is complete.\n",
+		"signIn":            "Sign in: ",
+		"pending.subject":   "Your access request for %s is waiting for approval",
+		"approved.subject":  "Your access request for %s was approved",
+		"denied.subject":    "Your access request for %s was denied",
+		"expired.subject":   "Your access request for %s has expired",
+	},
+	"de": {
+		"code.subject": "Ihr Bestätigungscode für %s",
+		"code.text": "Ihr Bestätigungscode lautet: %s\n\nEr ist 10 Minuten gültig. " +
+			"Wenn Sie sich nicht registrieren wollten, ignorieren Sie diese E-Mail.\n",
+		"completed.subject": "Ihr Konto für %s ist bereit",
+		"completed.text":    "Ihre Registrierung bei %s ist abgeschlossen.\n",
+		"signIn":            "Anmelden: ",
+		"pending.subject":   "Ihre Zugangsanfrage für %s wartet auf Freigabe",
+		"approved.subject":  "Ihre Zugangsanfrage für %s wurde genehmigt",
+		"denied.subject":    "Ihre Zugangsanfrage für %s wurde abgelehnt",
+		"expired.subject":   "Ihre Zugangsanfrage für %s ist abgelaufen",
+	},
+	"fr": {
+		"code.subject": "Votre code de vérification pour %s",
+		"code.text": "Votre code de vérification est : %s\n\nIl est valable 10 minutes. " +
+			"Si vous n'avez pas essayé de vous inscrire, ignorez cet e-mail.\n",
+		"completed.subject": "Votre compte %s est prêt",
+		"completed.text":    "Votre inscription à %s est terminée.\n",
+		"signIn":            "Se connecter : ",
+		"pending.subject":   "Votre demande d'accès à %s attend une validation",
+		"approved.subject":  "Votre demande d'accès à %s a été approuvée",
+		"denied.subject":    "Votre demande d'accès à %s a été refusée",
+		"expired.subject":   "Votre demande d'accès à %s a expiré",
+	},
+}
+
 func codeMessage(locale, app, code string) mail.Message {
-	if lang(locale) == "de" {
-		return mail.Message{
-			Subject: fmt.Sprintf("Ihr Bestätigungscode für %s", app),
-			Text: fmt.Sprintf("Ihr Bestätigungscode lautet: %s\n\nEr ist 10 Minuten gültig. "+
-				"Wenn Sie sich nicht registrieren wollten, ignorieren Sie diese E-Mail.\n", code),
-		}
-	}
-	return mail.Message{
-		Subject: fmt.Sprintf("Your verification code for %s", app),
-		Text: fmt.Sprintf("Your verification code is: %s\n\nIt is valid for 10 minutes. "+
-			"If you did not try to sign up, ignore this e-mail.\n", code),
-	}
+	t := applicantTexts[lang(locale)]
+	return mail.Message{Subject: fmt.Sprintf(t["code.subject"], app), Text: fmt.Sprintf(t["code.text"], code)}
 }
 
 func completedMessage(locale, app, signInURL string) mail.Message {
-	if lang(locale) == "de" {
-		m := mail.Message{
-			Subject: fmt.Sprintf("Ihr Konto für %s ist bereit", app),
-			Text:    fmt.Sprintf("Ihre Registrierung bei %s ist abgeschlossen.\n", app),
-		}
-		if signInURL != "" {
-			m.Text += "\nAnmelden: " + signInURL + "\n"
-		}
-		return m
-	}
-	m := mail.Message{
-		Subject: fmt.Sprintf("Your %s account is ready", app),
-		Text:    fmt.Sprintf("Your sign-up for %s is complete.\n", app),
-	}
+	t := applicantTexts[lang(locale)]
+	m := mail.Message{Subject: fmt.Sprintf(t["completed.subject"], app), Text: fmt.Sprintf(t["completed.text"], app)}
 	if signInURL != "" {
-		m.Text += "\nSign in: " + signInURL + "\n"
+		m.Text += "\n" + t["signIn"] + signInURL + "\n"
 	}
 	return m
 }
@@ -71,11 +96,19 @@ var localDefaults = map[string]map[string]string{
 			"wenn Sie dies für einen Fehler halten.",
 		"expired": "Ihre Zugangsanfrage ist abgelaufen, bevor sie geprüft wurde. Sie können sich erneut registrieren.",
 	},
+	"fr": {
+		"pending":  "Votre demande d'accès attend une validation. Nous vous informerons par e-mail.",
+		"approved": "Votre demande d'accès a été approuvée. Vous pouvez maintenant vous connecter.",
+		"denied": "Votre demande d'inscription a été refusée. Contactez un administrateur si vous pensez " +
+			"qu'il s'agit d'une erreur.",
+		"expired": "Votre demande d'accès a expiré avant d'être examinée. Vous pouvez faire une nouvelle demande.",
+	},
 }
 
 // applicantApprovalMessage is the applicant's e-mail about their approval. message, the flow's
-// configured text, is shown verbatim; when it is empty (or is the English default and the applicant
-// reads German) the default in the applicant's language is used. ok is false for an unknown kind.
+// configured text (the workflow picked the applicant's language of a text given by language), is shown
+// verbatim; when it is empty (or is the English default and the applicant reads another language) the
+// default in the applicant's language is used. ok is false for an unknown kind.
 func applicantApprovalMessage(kind, locale, app, message, signInURL string) (m mail.Message, ok bool) {
 	l := lang(locale)
 	def, ok := localDefaults[l][kind]
@@ -86,28 +119,10 @@ func applicantApprovalMessage(kind, locale, app, message, signInURL string) (m m
 	if strings.TrimSpace(text) == "" || (l != "en" && text == localDefaults["en"][kind]) {
 		text = def
 	}
-	app = oneLine(app, 100)
-	subjects := map[string]map[string]string{
-		"en": {
-			"pending":  "Your access request for %s is waiting for approval",
-			"approved": "Your access request for %s was approved",
-			"denied":   "Your access request for %s was denied",
-			"expired":  "Your access request for %s has expired",
-		},
-		"de": {
-			"pending":  "Ihre Zugangsanfrage für %s wartet auf Freigabe",
-			"approved": "Ihre Zugangsanfrage für %s wurde genehmigt",
-			"denied":   "Ihre Zugangsanfrage für %s wurde abgelehnt",
-			"expired":  "Ihre Zugangsanfrage für %s ist abgelaufen",
-		},
-	}
-	m = mail.Message{Subject: fmt.Sprintf(subjects[l][kind], app), Text: strings.TrimRight(text, "\n") + "\n"}
+	t := applicantTexts[l]
+	m = mail.Message{Subject: fmt.Sprintf(t[kind+".subject"], oneLine(app, 100)), Text: strings.TrimRight(text, "\n") + "\n"}
 	if kind == "approved" && signInURL != "" {
-		if l == "de" {
-			m.Text += "\nAnmelden: " + signInURL + "\n"
-		} else {
-			m.Text += "\nSign in: " + signInURL + "\n"
-		}
+		m.Text += "\n" + t["signIn"] + signInURL + "\n"
 	}
 	return m, true
 }
@@ -141,7 +156,9 @@ func reviewerMessage(in *NotifyReviewersInput, link string, now time.Time) mail.
 		}
 	}
 	line("Applicant", oneLine(in.ApplicantEmail, 254))
-	line("Display name", oneLine(in.DisplayName, 200))
+	if !nameInSummary(in) {
+		line("Display name", oneLine(in.DisplayName, 200))
+	}
 	line("Flow", oneLine(in.FlowID, 100))
 	line("Stage", oneLine(in.Stage, 100))
 	if len(in.Summary) > 0 {
@@ -161,6 +178,23 @@ func reviewerMessage(in *NotifyReviewersInput, link string, now time.Time) mail.
 	b.WriteString("The link opens a page where you confirm your decision (approve or deny). It is personal " +
 		"to you: do not forward this e-mail. It works once and expires with the request.\n")
 	return mail.Message{Subject: subject, Text: b.String()}
+}
+
+// nameInSummary says whether the summary already shows the display name: the workflow puts every
+// collected attribute there (up to eight, each cut at 100 characters), displayName with the flow's
+// label, so a line of its own would print the name twice. A name the summary left out still gets one.
+func nameInSummary(in *NotifyReviewersInput) bool {
+	name := strings.TrimSpace(in.DisplayName)
+	if name == "" {
+		return false
+	}
+	for _, s := range in.Summary {
+		cut, short := strings.CutSuffix(s.Value, "…")
+		if s.Value == name || short && utf8.RuneCountInString(name) > 100 && strings.HasPrefix(name, cut) {
+			return true
+		}
+	}
+	return false
 }
 
 // oneLine makes untrusted text safe to show on one line of a plain-text e-mail or in a subject:

@@ -46,8 +46,9 @@ type TryConnectorResult struct {
 // TryConnector makes one call to a connector with onError: wait, through the connector's breaker:
 // while it is open the call does not reach the connector (FailureOpen, with when to ask again), and
 // when it is half-open only one call at a time (the probe) does. A connector that answers at all —
-// even outside the contract — counts as up for the breaker.
+// even outside the contract — counts as up for the breaker. It heartbeats every HeartbeatInterval.
 func (a *Activities) TryConnector(ctx context.Context, in *TryConnectorInput) (*TryConnectorResult, error) {
+	defer keepAlive(ctx)() // a worker that dies mid-call is noticed by the heartbeat timeout
 	id := in.Endpoint.ID
 	log := a.logger().With("connector", id, "step", in.Step, "signupId", in.SignupID, "attempt", activity.GetInfo(ctx).Attempt)
 	permit, err := a.Breaker.Allow(ctx, id, in.Endpoint.AttemptTimeout()+5*time.Second)

@@ -8,9 +8,13 @@ import (
 	"github.com/signupflow/signupflow/mail"
 )
 
-// germanChecking is flow.DefaultCheckingMessage in German.
-const germanChecking = "Wir prüfen Ihre Angaben noch. Das kann etwas dauern: Sie können diese Seite schließen, " +
-	"wir schicken Ihnen einen Link per E-Mail, mit dem Sie fortfahren können."
+// localChecking is flow.DefaultCheckingMessage in the other languages of the e-mails.
+var localChecking = map[string]string{
+	"de": "Wir prüfen Ihre Angaben noch. Das kann etwas dauern: Sie können diese Seite schließen, " +
+		"wir schicken Ihnen einen Link per E-Mail, mit dem Sie fortfahren können.",
+	"fr": "Nous vérifions encore vos informations. Cela peut prendre un moment : vous pouvez fermer cette page, " +
+		"nous vous enverrons par e-mail un lien pour continuer.",
+}
 
 // waitingTexts are the e-mails about a waiting sign-up, per language.
 var waitingTexts = map[string]map[string]string{
@@ -36,10 +40,22 @@ var waitingTexts = map[string]map[string]string{
 		"continued.link":    "Hier geht es weiter:",
 		"once":              "Der Link funktioniert einmal. Wenn Sie sich nicht registrieren wollten, ignorieren Sie diese E-Mail.",
 	},
+	"fr": {
+		"checking.subject":  "Votre inscription à %s prend un peu plus de temps",
+		"checking.more":     "Nous vous écrirons de nouveau dès que cela continue. Pour continuer dans n'importe quel navigateur, ouvrez ce lien :",
+		"continued.subject": "Votre inscription à %s peut continuer",
+		"continued.body":    "Nous avons fini de vérifier vos informations.",
+		"continued.fix":     "Veuillez corriger vos informations :",
+		"continued.pending": "Votre demande attend maintenant une validation.",
+		"continued.blocked": "Nous ne pouvons pas terminer votre inscription.",
+		"continued.link":    "Continuez votre inscription ici :",
+		"once":              "Le lien ne fonctionne qu'une fois. Si vous ne vous êtes pas inscrit, ignorez cet e-mail.",
+	},
 }
 
 // waitingMessage is the applicant's e-mail about their waiting sign-up. The flow's messages.checking
-// is shown verbatim unless it is the English default and the applicant reads German. Connector messages
+// (the workflow picked the applicant's language of one given by language) is shown verbatim unless it
+// is the English default and the applicant reads another language. Connector messages
 // are put on one line, so that they cannot pose as part of the e-mail.
 func waitingMessage(in *NotifyWaitingInput, link string) (mail.Message, bool) {
 	l := lang(in.Locale)
@@ -53,8 +69,8 @@ func waitingMessage(in *NotifyWaitingInput, link string) (mail.Message, bool) {
 		text := in.Message
 		if strings.TrimSpace(text) == "" || text == flow.DefaultCheckingMessage {
 			text = flow.DefaultCheckingMessage
-			if l == "de" {
-				text = germanChecking
+			if local, ok := localChecking[l]; ok {
+				text = local
 			}
 		}
 		b.WriteString(strings.TrimRight(text, "\n") + "\n")

@@ -17,7 +17,7 @@ func (s *server) addApprovalRoutes(rg *gin.RouterGroup) {
 	g := rg.Group("/approvals", s.requireReviewer)
 	g.GET("", s.listApprovals)
 	g.GET("/:id", s.getApproval)
-	g.POST("/:id/decision", s.postDecision)
+	g.POST("/:id/decision", idempotencyKey(true), s.postDecision)
 }
 
 // requireReviewer authenticates "Authorization: Bearer <reviewer token>" in constant time against

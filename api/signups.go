@@ -12,12 +12,43 @@ import (
 )
 
 func (s *server) addSignupRoutes(rg *gin.RouterGroup) {
-	rg.POST("/signups", s.startSignup)
-	rg.POST("/signups/resume", s.resumeSignup)
+	// A start and a resume mint a new session token each time: their Idempotency-Key is checked, not
+	// used (see idempotencyKey).
+	rg.POST("/signups", idempotencyKey(false), s.startSignup)
+	rg.POST("/signups/resume", idempotencyKey(false), s.resumeSignup)
 	rg.GET("/signups/:id", s.withSession, s.getSignup)
-	rg.POST("/signups/:id/email-code", s.withSession, s.resendCode)
-	rg.POST("/signups/:id/email-verification", s.withSession, s.verifyEmail)
-	rg.POST("/signups/:id/attributes", s.withSession, s.submitAttributes)
+	rg.POST("/signups/:id/email-code", s.withSession, idempotencyKey(true), s.resendCode)
+	rg.POST("/signups/:id/email-verification", s.withSession, idempotencyKey(true), s.verifyEmail)
+	rg.POST("/signups/:id/attributes", s.withSession, idempotencyKey(true), s.submitAttributes)
+}
+
+// idempotencyKey reads the optional Idempotency-Key header: 1 to 64 letters, digits, '_' or '-',
+// bare or as the quoted string of the IETF draft; anything else is 400 invalid_idempotency_key.
+// With use, the key goes with the request to the service, which derives the step's Workflow Update
+// ID from it (signup.WithIdempotencyKey): a retried step gets the first answer. Without, it is only
+// checked: a start and a resume open a new session whose token the first answer held, and keeping
+// or re-deriving that token for a retry would hand a session to whoever repeats the key.
+func idempotencyKey(use bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		vals := c.Request.Header.Values("Idempotency-Key")
+		if len(vals) == 0 {
+			c.Next()
+			return
+		}
+		key := vals[0]
+		if len(key) >= 2 && key[0] == '"' && key[len(key)-1] == '"' {
+			key = key[1 : len(key)-1]
+		}
+		if len(vals) > 1 || !signup.ValidIdempotencyKey(key) {
+			writeProblem(c, newProblem(http.StatusBadRequest, signup.CodeInvalidIdempotencyKey,
+				"Idempotency-Key must be 1 to 64 letters, digits, '_' or '-'").WithField("Idempotency-Key", "invalid"))
+			return
+		}
+		if use {
+			c.Request = c.Request.WithContext(signup.WithIdempotencyKey(c.Request.Context(), key))
+		}
+		c.Next()
+	}
 }
 
 type startRequest struct {
@@ -27,6 +58,13 @@ type startRequest struct {
 	// AuthRequestID, optional, is a pending authorization request of the application (the id of the
 	// provider's /login?authRequestID= redirect): the sign-up's end finishes it (redirectUri).
 	AuthRequestID string `json:"authRequestId"`
+	// IdentityProvider, instead of email, starts a federated sign-up (federation.go): the answer is
+	// the provider's authorizationUrl to send the browser to, and the session token for the steps.
+	IdentityProvider string `json:"identityProvider"`
+	// ReturnURL (one of the application's redirect URIs) is where the browser comes back to after the
+	// provider, with signup_id (or signed_in=1, or error=<code>) and ReturnState as state.
+	ReturnURL   string `json:"returnUrl"`
+	ReturnState string `json:"returnState"`
 }
 
 type startResponse struct {
@@ -47,6 +85,10 @@ type startResponse struct {
 func (s *server) startSignup(c *gin.Context) {
 	var req startRequest
 	if !readJSON(c, &req) {
+		return
+	}
+	if req.IdentityProvider != "" {
+		s.startFederated(c, &req)
 		return
 	}
 	in, p := s.startInput(c, &req)

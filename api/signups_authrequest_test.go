@@ -37,6 +37,10 @@ func (f fakeRequests) Complete(context.Context, string, string, []string, time.T
 	panic("not called by a start")
 }
 
+func (f fakeRequests) CompleteFederated(context.Context, string, string, string, time.Time) (string, error) {
+	panic("not called by a start")
+}
+
 func (f fakeRequests) Deny(context.Context, string, string) (string, error) {
 	panic("not called by a start")
 }

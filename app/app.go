@@ -24,6 +24,7 @@ import (
 	"github.com/signupflow/signupflow/activities"
 	"github.com/signupflow/signupflow/api"
 	"github.com/signupflow/signupflow/directory"
+	"github.com/signupflow/signupflow/federation"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/httpserver"
 	"github.com/signupflow/signupflow/mail"
@@ -49,12 +50,17 @@ type Env struct {
 	// Tracer is the tracer provider when tracing is on (see package tracing), else nil.
 	Tracer      trace.TracerProvider
 	stopTracing func(context.Context) error
+	// federation tunes the identity providers' registry (Options.Federation).
+	federation federation.Options
 }
 
 // Options are what Open cannot read from the configuration.
 type Options struct {
 	// TracerProvider overrides tracing's configuration (tests record spans in memory with it).
 	TracerProvider trace.TracerProvider
+	// Federation points the identity provider types at other hosts (tests serve Facebook's endpoints
+	// with httptest); the zero value is production's.
+	Federation federation.Options
 }
 
 // MinSecretBytes is the shortest server key accepted.
@@ -119,7 +125,7 @@ func OpenWith(ctx context.Context, cfg *flow.Config, logger *slog.Logger, getenv
 		return nil, err
 	}
 	return &Env{Config: cfg, Temporal: tc, Redis: rdb, Secret: secret, Logger: logger, Getenv: getenv, Metrics: met,
-		Tracer: tp, stopTracing: stopTracing}, nil
+		Tracer: tp, stopTracing: stopTracing, federation: o.Federation}, nil
 }
 
 func dialTemporal(ctx context.Context, cfg *flow.Config, logger *slog.Logger, met *metrics.Metrics, icpt []interceptor.ClientInterceptor) (client.Client, error) {
@@ -191,6 +197,7 @@ func (e *Env) Activities() (*activities.Activities, error) {
 		Reviewers:  dir,
 		Links:      reviewers.NewSigner(e.Secret),
 		Once:       &reviewers.Once{Redis: e.Redis, Prefix: signup.KeyPrefix},
+		Inbox:      e.inboxIndex(),
 		PublicURL:  strings.TrimRight(e.Config.Server.PublicURL, "/"),
 		Metrics:    e.Metrics,
 		Breaker:    e.breaker(),
@@ -238,7 +245,11 @@ func (e *Env) APIDeps() (*httpserver.Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpserver.Deps{Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
+	idps, err := e.IdentityProviders()
+	if err != nil {
+		return nil, err
+	}
+	return &httpserver.Deps{Federation: idps, Config: e.Config, Temporal: e.Temporal, Redis: e.Redis, Secret: e.Secret,
 		AdminToken: adminToken, Logger: e.Logger, Reviewers: dir,
 		Links: reviewers.NewSigner(e.Secret), Nonces: &reviewers.Nonces{Redis: e.Redis, Prefix: signup.KeyPrefix},
 		Metrics: e.Metrics, Tracer: e.tracer(), OIDC: provider, Mail: sender}, nil
@@ -268,7 +279,8 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		if err := worker.EnsureSearchAttributes(ctx, e.Temporal, e.Config.Temporal.Namespace); err != nil {
 			return err
 		}
-		g.Go(func() error { return worker.Run(ctx, e.Temporal, e.Config.Temporal.TaskQueue, acts) })
+		wo := worker.Options{TaskQueue: e.Config.Temporal.TaskQueue, StickyCacheSize: e.Config.Temporal.StickyCacheSize}
+		g.Go(func() error { return worker.Run(ctx, e.Temporal, wo, acts) })
 	}
 	if runAPI {
 		if e.Getenv(e.Config.Admin.TokenEnv) == "" {
@@ -276,6 +288,7 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		}
 		h := httpserver.New(*deps)
 		g.Go(func() error { return httpserver.Run(ctx, e.Config.Server.Listen, h, e.Logger) })
+		g.Go(func() error { return e.InboxReconciler().Run(ctx) })
 	}
 	// With server.metricsListen set, /metrics is served on that port only (the API's router leaves it
 	// out of the public listener); without it the API serves /metrics itself and a worker run apart

@@ -20,6 +20,8 @@ const (
 	ApprovalDecision = "approval.decision" // workflow: a reviewer or the policy approved or denied
 	AccountCreated   = "account.created"   // activity Provision: the account exists (accountId, email)
 	SignInVerified   = "signin.verified"   // pages: an account proved its address with a sign-in code (accountId, email)
+	SignInFederated  = "signin.federated"  // an account signed in with a federated identity (accountId, issuer)
+	IdentityLinked   = "identity.linked"   // activity LinkIdentity: a federated identity was added to an account
 )
 
 // Message is the log message of an event's line.

@@ -32,6 +32,11 @@ func newAPIClient(base string, concurrency int) *apiClient {
 // do sends a request (body as JSON when not nil) and decodes a 2xx answer into out. It returns the
 // status and the raw body; err is only a transport or decoding failure.
 func (a *apiClient) do(ctx context.Context, method, path, token string, body, out any) (int, string, error) {
+	return a.doKey(ctx, method, path, token, "", body, out)
+}
+
+// doKey is do with an Idempotency-Key header (none when key is empty).
+func (a *apiClient) doKey(ctx context.Context, method, path, token, key string, body, out any) (int, string, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -49,6 +54,9 @@ func (a *apiClient) do(ctx context.Context, method, path, token string, body, ou
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	resp, err := a.hc.Do(req)
 	if err != nil {

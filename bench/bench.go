@@ -1,16 +1,23 @@
-// Package bench is signupflow's benchmark harness (`make bench`, cmd/signupflow-bench). One run starts
-// everything it measures on this machine — the pinned Temporal dev server in memory, redis-server on
-// a free port, an SMTP capture and an HTTP API connector inside the bench, and `signupflow serve` as a
-// subprocess — and then measures, against the same Temporal server:
+// Package bench is signupflow's benchmark harness (`make bench`, cmd/signupflow-bench). One run
+// starts everything it measures on this machine and measures it once per Temporal profile:
+//
+//   - memory: the pinned temporal CLI's dev server in memory;
+//   - postgres: a PostgreSQL the bench initialises and starts, and a Temporal server of the
+//     go.temporal.io/server module on it (the production-like setup).
+//
+// Each profile has its own redis-server, SMTP capture and HTTP API connector (inside the bench) and
+// `signupflow serve` (a subprocess), and measures, against its one Temporal:
 //
 //  1. the sign-up path: N applicants, `concurrency` at a time, each starting, verifying the e-mailed
 //     code and submitting the form through the JSON API, with one HTTP connector at each step;
 //  2. the floor: the same N and concurrency driven straight at Temporal with the SDK client, with a
 //     minimal workflow of three Updates that each run one no-op activity, to say how much signupflow
 //     adds on top of the engine;
-//  3. pending scale: P sign-ups left PendingApproval, the signupflow process's RSS before and after,
-//     the reviewer inbox's first page and the time from a decision to the account;
-//  4. the CPU time and peak RSS of the signupflow process over the run.
+//  3. the history length of both, and the CPU time of every part per sign-up;
+//  4. pending scale: P sign-ups left PendingApproval, the signupflow process's RSS before and after,
+//     the reviewer inbox's first page beside one visibility list call, and decision to account;
+//  5. crash recovery: M sign-ups in flight, `kill -9` of signupflow, restart, every sign-up driven
+//     to the end: lost, duplicate accounts, how long steps were refused after the restart.
 //
 // It asserts no numbers: it fails only when something does not work.
 package bench
@@ -21,32 +28,38 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
-
-	"go.temporal.io/api/workflowservice/v1"
 )
 
 // Options of a run.
 type Options struct {
-	N           int // sign-ups on the measured path (and floor workflows)
-	Concurrency int // applicants at a time
-	Warmup      int // unmeasured sign-ups (and floor workflows) first
-	Pending     int // sign-ups left PendingApproval; 0 skips pending scale
-	InboxCalls  int // inbox first-page calls measured
-	Decisions   int // decisions measured (decision → account exists)
+	N             int // sign-ups on the measured path (and floor workflows)
+	Concurrency   int // applicants at a time
+	Warmup        int // unmeasured sign-ups (and floor workflows) first
+	Pending       int // sign-ups left PendingApproval; 0 skips pending scale
+	InboxCalls    int // inbox first-page calls measured
+	Decisions     int // decisions measured (decision → account exists)
+	CrashInFlight int // sign-ups in flight when signupflow is killed; 0 skips crash recovery
 
-	RepoDir            string // the signupflow module, where ./cmd/signupflow is built
-	TemporalBin        string // the pinned temporal CLI
-	RedisBin           string // redis-server
-	SignupflowBin      string // a built signupflow; empty builds one from RepoDir
-	SignupflowLogLevel string // --log-level of signupflow serve
-	KeepLogs           bool   // keep the temporary directory with the logs after a successful run
-	Command            string // the command line, for the record
+	// Profiles are the Temporal profiles to run, in order (ProfileMemory, ProfilePostgres); empty:
+	// both when PostgreSQL is there, else memory alone with a note.
+	Profiles      []string
+	HistoryShards int // history shards of the PostgreSQL profile's Temporal server
+
+	RepoDir            string   // the signupflow module, where ./cmd/signupflow is built
+	TemporalBin        string   // the pinned temporal CLI
+	RedisBin           string   // redis-server
+	PostgresBinDir     string   // where initdb and postgres are; empty: PATH, then /usr/lib/postgresql/*/bin
+	TemporalServerCmd  []string // runs the embedded Temporal server: <cmd...> -spec <file> (signupflow-bench temporal-server)
+	SignupflowBin      string   // a built signupflow; empty builds one from RepoDir
+	SignupflowLogLevel string   // --log-level of signupflow serve
+	KeepLogs           bool     // keep the temporary directory with the logs after a successful run
+	Command            string   // the command line, for the record
 }
 
 // Validate checks the options.
@@ -56,10 +69,31 @@ func (o *Options) Validate() error {
 		return errors.New("-n must be at least 1")
 	case o.Concurrency < 1:
 		return errors.New("-concurrency must be at least 1")
-	case o.Warmup < 0 || o.Pending < 0 || o.InboxCalls < 1 || o.Decisions < 0:
-		return errors.New("-warmup, -pending and -decisions must not be negative, and -inbox-calls must be at least 1")
+	case o.Warmup < 0 || o.Pending < 0 || o.InboxCalls < 1 || o.Decisions < 0 || o.CrashInFlight < 0:
+		return errors.New("-warmup, -pending, -decisions and -crash-inflight must not be negative, and -inbox-calls must be at least 1")
+	case o.HistoryShards < 1:
+		return errors.New("-history-shards must be at least 1")
+	}
+	for _, p := range o.Profiles {
+		if p != ProfileMemory && p != ProfilePostgres {
+			return fmt.Errorf("unknown profile %q (profiles: %s, %s)", p, ProfileMemory, ProfilePostgres)
+		}
 	}
 	return nil
+}
+
+// ParseProfiles reads -profiles: "auto" (or empty) is nil, else a comma-separated list.
+func ParseProfiles(s string) []string {
+	if s = strings.TrimSpace(s); s == "" || s == "auto" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Log is where progress goes (stderr); the table goes to stdout.
@@ -69,19 +103,23 @@ func logf(format string, args ...any) { fmt.Fprintf(Log, "bench: "+format+"\n", 
 
 func warnf(format string, args ...any) { fmt.Fprintf(Log, "bench: warning: "+format+"\n", args...) }
 
-// Run runs the whole benchmark and stops everything it started before it returns, also when ctx ends
-// (Ctrl-C) or a part fails.
+// Run runs the whole benchmark, one profile after the other, and stops everything it started before
+// it returns, also when ctx ends (Ctrl-C) or a part fails.
 func Run(ctx context.Context, o Options) (_ *Result, err error) {
 	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	res := &Result{StartedAt: time.Now().UTC(), Command: o.Command, N: o.N, Concurrency: o.Concurrency,
+		Warmup: o.Warmup, Pending: o.Pending, CrashInFlight: o.CrashInFlight, Machine: machine(), LoadAvgStart: loadAvg1()}
+	profiles, pg, err := o.resolveProfiles(res)
+	if err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "signupflow-bench-")
 	if err != nil {
 		return nil, err
 	}
-	s := &stack{opts: o, dir: dir}
 	defer func() {
-		s.down()
 		_ = os.Remove(filepath.Join(dir, "signupflow")) // the built binary: large, and not a log
 		if err != nil && errors.Is(ctx.Err(), context.Canceled) && !o.KeepLogs {
 			_ = os.RemoveAll(dir) // interrupted: nothing went wrong to look into
@@ -91,18 +129,86 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 			_ = os.RemoveAll(dir)
 		}
 	}()
-	res := &Result{StartedAt: time.Now().UTC(), Command: o.Command, N: o.N, Concurrency: o.Concurrency,
-		Warmup: o.Warmup, Pending: o.Pending, Machine: machine(), LoadAvgStart: loadAvg1()}
 	if res.LoadAvgStart > float64(res.Machine.Cores)/2 {
 		warnf("the machine is busy (load average %.2f on %d cores): the figures will be lower than on an idle machine",
 			res.LoadAvgStart, res.Machine.Cores)
 	}
 	began := time.Now()
+	res.Versions.GitCommit = output(ctx, "git", "-C", o.RepoDir, "rev-parse", "--short", "HEAD")
+	if res.Versions.GitCommit != "" && output(ctx, "git", "-C", o.RepoDir, "status", "--porcelain") != "" {
+		res.Versions.GitCommit += "+changes"
+	}
+	res.Versions.Redis = firstLine(output(ctx, o.RedisBin, "--version"))
+	if o.SignupflowBin == "" {
+		o.SignupflowBin = filepath.Join(dir, "signupflow")
+		logf("building signupflow (go build ./cmd/signupflow)")
+		if err := build(ctx, o.RepoDir, o.SignupflowBin, "./cmd/signupflow"); err != nil {
+			return nil, fmt.Errorf("build signupflow: %w", err)
+		}
+	}
+	for _, name := range profiles {
+		pdir := filepath.Join(dir, name)
+		if err := os.Mkdir(pdir, 0o700); err != nil {
+			return nil, err
+		}
+		logf("profile %s: Temporal %s", name, profileTitle(name))
+		pr, err := runProfile(ctx, o, name, pdir, pg)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %w", name, err)
+		}
+		res.Profiles = append(res.Profiles, pr)
+		switch name {
+		case ProfileMemory:
+			res.Versions.TemporalCLI = strings.TrimSuffix(strings.TrimPrefix(pr.Temporal, "temporal CLI "), " dev server, in memory")
+		case ProfilePostgres:
+			res.Versions.TemporalServer, res.Versions.Postgres = TemporalServerVersion(), pg.version
+		}
+	}
+	head := res.Profiles[0]
+	if p := res.profile(ProfilePostgres); p != nil {
+		head = p // the comparison with Kratos is judged on PostgreSQL, where both stores are durable
+	}
+	res.HeadlineProfile, res.ThroughputRatio, res.P99Ratio = head.Profile, head.ThroughputRatio, head.P99Ratio
+	res.DurationSeconds = seconds(time.Since(began))
+	return res, nil
+}
+
+// resolveProfiles decides which profiles run; "auto" leaves PostgreSQL out, with a note, when it
+// cannot run here.
+func (o *Options) resolveProfiles(res *Result) ([]string, *pgInstall, error) {
+	profiles := o.Profiles
+	auto := len(profiles) == 0
+	if auto {
+		profiles = []string{ProfileMemory, ProfilePostgres}
+	}
+	if !slices.Contains(profiles, ProfilePostgres) {
+		return profiles, nil, nil
+	}
+	pg, err := findPostgres(o.PostgresBinDir)
+	if err == nil && len(o.TemporalServerCmd) == 0 {
+		err = errors.New("no command runs the embedded Temporal server (Options.TemporalServerCmd)")
+	}
+	switch {
+	case err == nil:
+		return profiles, pg, nil
+	case auto:
+		note := "the PostgreSQL profile did not run: " + err.Error() + ". Only the in-memory profile was measured."
+		warnf("%s", note)
+		res.Notes = append(res.Notes, note)
+		return []string{ProfileMemory}, nil, nil
+	}
+	return nil, nil, fmt.Errorf("profile %s: %w", ProfilePostgres, err)
+}
+
+// runProfile starts one profile's stack, measures everything against it, and stops it.
+func runProfile(ctx context.Context, o Options, profile, dir string, pg *pgInstall) (_ *ProfileResult, err error) {
+	s := &stack{opts: o, profile: profile, dir: dir, pg: pg}
+	defer s.down()
 	if err := s.up(ctx); err != nil {
 		return nil, s.explain(err)
 	}
-	res.Versions = s.versions
-
+	res := &ProfileResult{Profile: profile, Temporal: s.temporalDesc}
+	began, cpuBegan := time.Now(), s.cpu()
 	if err := s.signupPath(ctx, res); err != nil {
 		return nil, s.explain(err)
 	}
@@ -116,6 +222,7 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 		res.P99Ratio.set(name, ratio(sf.P99, fl.P99))
 	}
 	res.ThroughputRatio = ratio(res.Signupflow.SignupsPerSecond, res.Floor.SignupsPerSecond)
+	res.PerSignup = perSignup(res.Signupflow, res.Floor, o.N)
 	if o.Pending > 0 {
 		if err := s.pendingScale(ctx, res); err != nil {
 			return nil, s.explain(err)
@@ -129,9 +236,20 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 	tl, _ := sampleProc(s.temporal.pid())
 	res.Process = ProcessResult{CPUSeconds: seconds(last.CPU), PeakRSSBytes: last.HWM, FinalRSSBytes: last.RSS,
 		TemporalCPUSeconds: seconds(tl.CPU), TemporalPeakRSSBytes: tl.HWM}
+	if s.postgres != nil {
+		if d, err := treeCPU(s.postgres.pid()); err == nil {
+			res.Process.PostgresCPUSeconds = seconds(d)
+		}
+	}
+	if o.CrashInFlight > 0 {
+		if res.Crash, err = s.crashRecovery(ctx); err != nil {
+			return nil, s.explain(err)
+		}
+	}
+	cpu := s.cpu().since(cpuBegan)
+	res.CPUSeconds, res.DurationSeconds = &cpu, seconds(time.Since(began))
 	res.Checks = Checks{MailsReceived: s.mail.received.Load(), MailsUndecodable: s.mail.failed.Load(),
 		ConnectorCalls: s.conn.calls.Load(), ConnectorRefused: s.conn.refused.Load()}
-	res.DurationSeconds = seconds(time.Since(began))
 	if res.Checks.ConnectorRefused > 0 || res.Checks.MailsUndecodable > 0 {
 		return nil, fmt.Errorf("the bench's connector refused %d calls and its SMTP capture could not read %d messages: the bench and signupflow disagree",
 			res.Checks.ConnectorRefused, res.Checks.MailsUndecodable)
@@ -141,7 +259,7 @@ func Run(ctx context.Context, o Options) (_ *Result, err error) {
 
 // explain adds which part died, when one did, to an error.
 func (s *stack) explain(err error) error {
-	for _, p := range []*proc{s.signupflow, s.temporal, s.redis} {
+	for _, p := range []*proc{s.signupflow, s.temporal, s.redis, s.postgres} {
 		if p != nil && !p.alive() {
 			return errors.Join(err, p.exited())
 		}
@@ -150,18 +268,21 @@ func (s *stack) explain(err error) error {
 }
 
 // cpuSnap is the CPU time of each part at one moment.
-type cpuSnap struct{ signupflow, temporal, redis, bench, system time.Duration }
+type cpuSnap struct{ signupflow, temporal, redis, postgres, bench, system time.Duration }
 
 func (s *stack) cpu() cpuSnap {
-	var c cpuSnap
+	c := cpuSnap{signupflow: s.sfDeadCPU}
 	if st, err := sampleProc(s.signupflow.pid()); err == nil {
-		c.signupflow = st.CPU
+		c.signupflow += st.CPU
 	}
 	if st, err := sampleProc(s.temporal.pid()); err == nil {
 		c.temporal = st.CPU
 	}
 	if st, err := sampleProc(s.redis.pid()); err == nil {
 		c.redis = st.CPU
+	}
+	if s.postgres != nil {
+		c.postgres, _ = treeCPU(s.postgres.pid())
 	}
 	c.bench = selfCPU()
 	c.system = systemBusy()
@@ -170,8 +291,8 @@ func (s *stack) cpu() cpuSnap {
 
 func (c cpuSnap) since(before cpuSnap) PhaseCPU {
 	p := PhaseCPU{Signupflow: seconds(c.signupflow - before.signupflow), Temporal: seconds(c.temporal - before.temporal),
-		Redis: seconds(c.redis - before.redis), Bench: seconds(c.bench - before.bench)}
-	p.Other = max(0, seconds(c.system-before.system)-p.Signupflow-p.Temporal-p.Redis-p.Bench)
+		Redis: seconds(c.redis - before.redis), Postgres: seconds(c.postgres - before.postgres), Bench: seconds(c.bench - before.bench)}
+	p.Other = max(0, seconds(c.system-before.system)-p.Signupflow-p.Temporal-p.Redis-p.Postgres-p.Bench)
 	p.Other = math.Round(p.Other*100) / 100
 	return p
 }
@@ -200,185 +321,6 @@ func progress(label string, total int, done *atomic.Int64) (stop func()) {
 
 func email(kind string, i int) string {
 	return fmt.Sprintf("%s%05d@d%02d.bench.test", kind, i, i%16)
-}
-
-// measure runs n applicants (after warm-up ones) with fn and returns the path's figures.
-func measure(ctx context.Context, s *stack, label string, n, warmup, conc int, fn func(ctx context.Context, kind string, i int, lat *[3]time.Duration) error) (PathResult, error) {
-	if warmup > 0 {
-		logf("%s: warm-up, %d sign-ups", label, warmup)
-		if err := runPool(ctx, warmup, conc, nil, func(ctx context.Context, i int) error {
-			var lat [3]time.Duration
-			return fn(ctx, "w", i, &lat)
-		}); err != nil {
-			return PathResult{}, fmt.Errorf("%s warm-up: %w", label, err)
-		}
-	}
-	logf("%s: %d sign-ups, %d at a time", label, n, conc)
-	lats := make([][3]time.Duration, n)
-	var done atomic.Int64
-	stop := progress(label, n, &done)
-	before := s.cpu()
-	t := time.Now()
-	err := runPool(ctx, n, conc, &done, func(ctx context.Context, i int) error { return fn(ctx, "s", i, &lats[i]) })
-	elapsed := time.Since(t)
-	cpu := s.cpu().since(before)
-	stop()
-	if err != nil {
-		return PathResult{}, fmt.Errorf("%s: %w", label, err)
-	}
-	var r PathResult
-	for i := range stepNames {
-		ds := make([]time.Duration, n)
-		for j := range lats {
-			ds[j] = lats[j][i]
-		}
-		*r.Steps.ptr(i) = summarize(ds)
-	}
-	r.ElapsedSeconds = seconds(elapsed)
-	r.SignupsPerSecond = ratio(float64(n), elapsed.Seconds())
-	r.CPUSeconds = cpu
-	logf("%s: %.1f sign-ups/s", label, r.SignupsPerSecond)
-	return r, nil
-}
-
-func (s *stack) signupPath(ctx context.Context, res *Result) error {
-	r, err := measure(ctx, s, "signupflow", s.opts.N, s.opts.Warmup, s.opts.Concurrency,
-		func(ctx context.Context, kind string, i int, lat *[3]time.Duration) error {
-			_, err := s.applicant(ctx, benchClient, email(kind, i), "Completed", lat)
-			return err
-		})
-	res.Signupflow = r
-	return err
-}
-
-func (s *stack) floor(ctx context.Context, res *Result) error {
-	tq := "bench-floor-" + randomHex(4)
-	w, err := s.startFloorWorker(tq)
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	r, err := measure(ctx, s, "floor", s.opts.N, s.opts.Warmup, s.opts.Concurrency,
-		func(ctx context.Context, kind string, i int, lat *[3]time.Duration) error {
-			return s.floorApplicant(ctx, tq, fmt.Sprintf("%s-%s%05d", tq, kind, i), lat)
-		})
-	res.Floor = r
-	return err
-}
-
-type inboxPage struct {
-	Items []struct {
-		ID    string `json:"id"`
-		Email string `json:"email"`
-	} `json:"items"`
-	Truncated bool `json:"truncated"`
-}
-
-// pendingScale leaves P sign-ups PendingApproval and measures the worker's memory, the inbox and
-// decisions.
-func (s *stack) pendingScale(ctx context.Context, res *Result) error {
-	p := s.opts.Pending
-	before, err := sampleProc(s.signupflow.pid())
-	if err != nil {
-		return err
-	}
-	logf("pending scale: %d sign-ups left PendingApproval, %d at a time", p, s.opts.Concurrency)
-	var done atomic.Int64
-	stop := progress("pending", p, &done)
-	cpuBefore := s.cpu()
-	t := time.Now()
-	err = runPool(ctx, p, s.opts.Concurrency, &done, func(ctx context.Context, i int) error {
-		var lat [3]time.Duration
-		_, err := s.applicant(ctx, approvalClient, email("p", i), "PendingApproval", &lat)
-		return err
-	})
-	created := time.Since(t)
-	cpu := s.cpu().since(cpuBefore)
-	stop()
-	if err != nil {
-		return fmt.Errorf("pending scale: %w", err)
-	}
-	pr := &PendingResult{Count: p, CreateSeconds: seconds(created), CreatePerSecond: ratio(float64(p), created.Seconds()),
-		RSSBeforeBytes: before.RSS, CPUSeconds: cpu}
-
-	// Visibility is eventually consistent: wait until every pending sign-up is listed, and the inbox
-	// shows a full first page, before timing the inbox.
-	logf("pending scale: waiting until Temporal's visibility lists all %d", p)
-	t = time.Now()
-	q := fmt.Sprintf("WorkflowType = 'Signup' AND ExecutionStatus = 'Running' AND SignupFlow = '%s' AND SignupStatus = 'PendingApproval'", approvalFlow)
-	var seen int64
-	if err := poll(ctx, 10*time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		resp, err := s.tc.WorkflowService().CountWorkflowExecutions(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: "default", Query: q})
-		if err != nil {
-			return false, err
-		}
-		seen = resp.GetCount()
-		return seen >= int64(p), nil
-	}); err != nil {
-		return fmt.Errorf("pending scale: visibility listed %d of %d pending sign-ups: %w", seen, p, err)
-	}
-	pageSize := min(50, p)
-	var page inboxPage
-	if err := poll(ctx, 2*time.Minute, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
-		code, raw, err := s.api.do(ctx, http.MethodGet, "/v1/approvals?limit=50", s.reviewerToken, nil, &page)
-		if err == nil && code != http.StatusOK {
-			err = fmt.Errorf("GET /v1/approvals: HTTP %d %s", code, clip(raw))
-		}
-		return err == nil && len(page.Items) == pageSize, err
-	}); err != nil {
-		return fmt.Errorf("pending scale: the inbox did not show a first page of %d: %w", pageSize, err)
-	}
-	pr.VisibleSeconds = seconds(time.Since(t))
-	after, err := sampleProc(s.signupflow.pid())
-	if err != nil {
-		return err
-	}
-	pr.RSSAfterBytes = after.RSS
-	pr.InboxTruncated = page.Truncated
-
-	logf("pending scale: inbox first page, %d calls", s.opts.InboxCalls)
-	inbox := make([]time.Duration, s.opts.InboxCalls)
-	for i := range inbox {
-		var pg inboxPage
-		t := time.Now()
-		code, raw, err := s.api.do(ctx, http.MethodGet, "/v1/approvals?limit=50", s.reviewerToken, nil, &pg)
-		inbox[i] = time.Since(t)
-		if err != nil || code != http.StatusOK || len(pg.Items) != pageSize {
-			return fmt.Errorf("pending scale: inbox call %d: HTTP %d, %d items (want %d) %s %v", i+1, code, len(pg.Items), pageSize, clip(raw), err)
-		}
-	}
-	pr.InboxFirstPage = summarize(inbox)
-
-	d := min(s.opts.Decisions, len(page.Items))
-	logf("pending scale: %d decisions (approve), each until the account exists", d)
-	decisions := make([]time.Duration, d)
-	for i := range d {
-		it := page.Items[i]
-		t := time.Now()
-		code, raw, err := s.api.do(ctx, http.MethodPost, "/v1/approvals/"+url.PathEscape(it.ID)+"/decision", s.reviewerToken,
-			map[string]any{"decision": "approve", "reason": "bench"}, nil)
-		if err != nil || code != http.StatusOK {
-			return fmt.Errorf("pending scale: decision on %s: %w", it.ID, stepError("POST /v1/approvals/{id}/decision", it.Email, code, raw, err))
-		}
-		if err := poll(ctx, time.Minute, 2*time.Millisecond, func(ctx context.Context) (bool, error) {
-			var acc struct {
-				Items []struct {
-					ID string `json:"id"`
-				} `json:"items"`
-			}
-			code, raw, err := s.api.do(ctx, http.MethodGet, "/v1/accounts?email="+url.QueryEscape(it.Email), s.adminToken, nil, &acc)
-			if err == nil && code != http.StatusOK {
-				err = fmt.Errorf("GET /v1/accounts: HTTP %d %s", code, clip(raw))
-			}
-			return err == nil && len(acc.Items) == 1, err
-		}); err != nil {
-			return fmt.Errorf("pending scale: no account for %s after the approval: %w", it.Email, err)
-		}
-		decisions[i] = time.Since(t)
-	}
-	pr.DecisionToAccount = summarize(decisions)
-	res.PendingScale = pr
-	return nil
 }
 
 // poll calls check every interval until it answers true, ctx ends or timeout passes. A check error

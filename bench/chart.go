@@ -10,15 +10,50 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// Chart draws the latency percentiles of each step, signupflow beside the floor, as a PNG at path.
+// Chart draws, for each profile, the latency percentiles of each step, signupflow beside the floor,
+// as one PNG at path (one panel per profile, stacked).
 func (r *Result) Chart(path string) error {
+	var rows [][]*plot.Plot
+	for _, pr := range r.Profiles {
+		p, err := r.profileChart(pr)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, []*plot.Plot{p})
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("no profile to draw")
+	}
+	const w, h = 11 * vg.Inch, 5.5 * vg.Inch
+	img := vgimg.New(w, h*vg.Length(len(rows)))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: len(rows), Cols: 1, PadTop: vg.Points(6), PadBottom: vg.Points(6), PadY: vg.Points(18)}
+	canvases := plot.Align(rows, tiles, dc)
+	for i := range rows {
+		rows[i][0].Draw(canvases[i][0])
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// profileChart is one profile's panel.
+func (r *Result) profileChart(pr *ProfileResult) (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("Latency per step: signupflow (blue) beside the Temporal floor (orange)\n"+
+	p.Title.Text = fmt.Sprintf("Latency per step %s: signupflow (blue) beside the Temporal floor (orange)\n"+
 		"n = %d sign-ups, %d at a time: signupflow %s sign-ups/s, floor %s (ratio %s); %s, %d cores",
-		r.N, r.Concurrency, num(r.Signupflow.SignupsPerSecond), num(r.Floor.SignupsPerSecond), num(r.ThroughputRatio),
-		r.Machine.CPUModel, r.Machine.Cores)
+		profileTitle(pr.Profile), r.N, r.Concurrency, num(pr.Signupflow.SignupsPerSecond), num(pr.Floor.SignupsPerSecond),
+		num(pr.ThroughputRatio), r.Machine.CPUModel, r.Machine.Cores)
 	p.Title.TextStyle.Font.Size = vg.Points(13)
 	p.Y.Label.Text = "latency (ms)"
 	p.Y.Min = 0
@@ -48,10 +83,10 @@ func (r *Result) Chart(path string) error {
 		{"p99", func(l Latency) float64 { return l.P99 }}}
 	var all []series
 	for i, q := range pct {
-		all = append(all, series{"signupflow " + q.label, r.Signupflow.Steps, q.pick, blue[i]})
+		all = append(all, series{"signupflow " + q.label, pr.Signupflow.Steps, q.pick, blue[i]})
 	}
 	for i, q := range pct {
-		all = append(all, series{"floor " + q.label, r.Floor.Steps, q.pick, orange[i]})
+		all = append(all, series{"floor " + q.label, pr.Floor.Steps, q.pick, orange[i]})
 	}
 
 	const w = 22 // bar width in points
@@ -67,7 +102,7 @@ func (r *Result) Chart(path string) error {
 		}
 		bars, err := plotter.NewBarChart(vals, vg.Points(w))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		bars.Color = s.color
 		bars.LineStyle.Width = vg.Points(0.5)
@@ -84,7 +119,7 @@ func (r *Result) Chart(path string) error {
 
 		lbl, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for i := range lbl.TextStyle {
 			lbl.TextStyle[i].Font.Size = vg.Points(8)
@@ -95,24 +130,11 @@ func (r *Result) Chart(path string) error {
 		p.Add(lbl)
 	}
 	// Room above the tallest bar for its label and for the legend.
-	p.Y.Max = top * 1.6
+	p.Y.Max = max(top, 1) * 1.6
 	p.X.Min, p.X.Max = -0.65, 2.65
 	p.X.Tick.Label.Font.Size = vg.Points(12)
 	p.Y.Tick.Label.Font.Size = vg.Points(10)
-
-	wt, err := p.WriterTo(11*vg.Inch, 5.5*vg.Inch, "png")
-	if err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if _, err := wt.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return p, nil
 }
 
 // wholeTicks are the default ticks labelled without decimals (latencies are shown in whole ms).

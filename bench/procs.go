@@ -18,11 +18,12 @@ import (
 // the terminal reaches only the bench, which then stops the children in order) and gets SIGKILL from
 // the kernel if the bench itself dies (Pdeathsig), so no part outlives a killed bench.
 type proc struct {
-	name string
-	log  string // file with the process's stdout and stderr
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's result, set before done is closed
+	name    string
+	log     string // file with the process's stdout and stderr
+	cmd     *exec.Cmd
+	stopSig syscall.Signal // what stop sends first (SIGTERM unless the program wants another)
+	done    chan struct{}  // closed when the process has exited
+	err     error          // Wait's result, set before done is closed
 }
 
 // procs are the children of one run, stopped newest first.
@@ -33,19 +34,25 @@ type procs struct {
 
 // start runs args with env (nil: the bench's environment) and stdout/stderr in logPath.
 func (ps *procs) start(name, logPath string, env []string, args ...string) (*proc, error) {
-	logf, err := os.Create(logPath)
+	return ps.startAs(name, logPath, env, nil, syscall.SIGTERM, args...)
+}
+
+// startAs is start as another user (cred; nil: the bench's), with the signal that stops the process
+// gracefully. The log is appended to, so that a restarted process keeps the lines of the one before.
+func (ps *procs) startAs(name, logPath string, env []string, cred *syscall.Credential, stopSig syscall.Signal, args ...string) (*proc, error) {
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("%s: log file: %w", name, err)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Credential: cred}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("%s did not start (%s): %w", name, args[0], err)
 	}
-	p := &proc{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: name, log: logPath, cmd: cmd, stopSig: stopSig, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logf.Close()
@@ -80,9 +87,14 @@ func (p *proc) signal(sig syscall.Signal) {
 	}
 }
 
-// stop sends SIGTERM and waits up to grace for the process to exit, then kills its group.
+// stop sends the stop signal (SIGTERM for most) to the process alone and waits up to grace for it to
+// exit, then kills its group. A process that already exited is left alone: its group id may be
+// another process's by now.
 func (p *proc) stop(grace time.Duration) {
-	p.signal(syscall.SIGTERM)
+	if !p.alive() {
+		return
+	}
+	_ = p.cmd.Process.Signal(p.stopSig)
 	select {
 	case <-p.done:
 	case <-time.After(grace):
@@ -90,8 +102,14 @@ func (p *proc) stop(grace time.Duration) {
 		p.signal(syscall.SIGKILL)
 		<-p.done
 	}
-	// A child of the process (none of ours has any) would be in the same group: make sure.
+	// What the process started (PostgreSQL's backends, a plugin) is in its group: make sure it is gone.
 	_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
+}
+
+// kill is `kill -9` of the process's group, as a crash: it returns once the process is gone.
+func (p *proc) kill() {
+	p.signal(syscall.SIGKILL)
+	<-p.done
 }
 
 // stopAll stops every process, newest first: signupflow lets go of Temporal and Redis before they stop.
@@ -121,6 +139,11 @@ func (p *proc) tail(n int) string {
 // waitFor polls ready every interval until it answers nil, the process exits, ctx ends or timeout
 // passes; the error names the process and what it waited for.
 func (p *proc) waitFor(ctx context.Context, what string, timeout time.Duration, ready func(context.Context) error) error {
+	return p.waitForEvery(ctx, what, timeout, 100*time.Millisecond, ready)
+}
+
+// waitForEvery is waitFor with another interval.
+func (p *proc) waitForEvery(ctx context.Context, what string, timeout, interval time.Duration, ready func(context.Context) error) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {
@@ -144,7 +167,7 @@ func (p *proc) waitFor(ctx context.Context, what string, timeout time.Duration, 
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-p.done:
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(interval):
 		}
 	}
 }

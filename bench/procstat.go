@@ -66,20 +66,76 @@ func selfCPU() time.Duration {
 // parseStatCPU returns utime + stime (fields 14 and 15) of a /proc/<pid>/stat line. The command name
 // (field 2) is in parentheses and may hold spaces, so fields are counted after the last ')'.
 func parseStatCPU(stat string) (time.Duration, error) {
+	f, err := statFields(stat)
+	if err != nil {
+		return 0, err
+	}
+	return ticks(f, 11, 12)
+}
+
+// statFields are the fields of a /proc/<pid>/stat line after the command name: f[0] is field 3
+// (state), f[1] field 4 (ppid), f[11] and f[12] utime and stime, f[13] and f[14] cutime and cstime
+// (the CPU time of children the process has waited for).
+func statFields(stat string) ([]string, error) {
 	i := strings.LastIndexByte(stat, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("no ')' in %q", stat)
+		return nil, fmt.Errorf("no ')' in %q", stat)
 	}
-	f := strings.Fields(stat[i+1:]) // f[0] is field 3 (state)
-	if len(f) < 13 {
-		return 0, fmt.Errorf("too few fields in %q", stat)
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 15 {
+		return nil, fmt.Errorf("too few fields in %q", stat)
 	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("utime/stime not numbers in %q", stat)
+	return f, nil
+}
+
+func ticks(f []string, idx ...int) (time.Duration, error) {
+	var sum uint64
+	for _, i := range idx {
+		v, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("field %d is not a number: %q", i+3, f[i])
+		}
+		sum += v
 	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+	return time.Duration(sum) * time.Second / clockTicks, nil
+}
+
+// treeCPU is the CPU time of a server made of a parent and the children it forks per connection
+// (PostgreSQL's postmaster and its backends): the parent's own time, what its exited children used
+// (cutime + cstime, once it waited for them), and the time of its living children.
+func treeCPU(pid int) (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	f, err := statFields(string(raw))
+	if err != nil {
+		return 0, err
+	}
+	total, err := ticks(f, 11, 12, 13, 14)
+	if err != nil {
+		return 0, err
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return total, err
+	}
+	parent := strconv.Itoa(pid)
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		raw, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // exited meanwhile
+		}
+		if cf, err := statFields(string(raw)); err == nil && cf[1] == parent {
+			if d, err := ticks(cf, 11, 12); err == nil {
+				total += d
+			}
+		}
+	}
+	return total, nil
 }
 
 // parseKB reads "  123456 kB" as bytes.

@@ -6,11 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
-// Result is one run, as written to bench/results/*.json.
+// Result is one run, as written to bench/results/*.json: one ProfileResult per Temporal profile, and
+// the headline ratios of the profile the comparison with Kratos is judged on (PostgreSQL when it ran).
 type Result struct {
 	StartedAt       time.Time `json:"startedAt"`
 	Command         string    `json:"command"`
@@ -19,24 +19,48 @@ type Result struct {
 	Concurrency     int       `json:"concurrency"`
 	Warmup          int       `json:"warmup"`
 	Pending         int       `json:"pending"`
+	CrashInFlight   int       `json:"crashInFlight"`
 	Machine         Machine   `json:"machine"`
 	// LoadAvgStart is the machine's 1-minute load average before the run started its parts: other
 	// work on the machine lowers every figure (PhaseCPU.Other shows how much there was).
 	LoadAvgStart float64  `json:"loadAvgStart"`
 	Versions     Versions `json:"versions"`
+	// Notes say what the run left out and why (a profile that could not run).
+	Notes []string `json:"notes,omitempty"`
+
+	Profiles []*ProfileResult `json:"profiles"`
+	// HeadlineProfile is the profile ThroughputRatio and P99Ratio are taken from.
+	HeadlineProfile string `json:"headlineProfile"`
+	// ThroughputRatio is signupflow's sign-ups/s ÷ the floor's.
+	ThroughputRatio float64 `json:"throughputRatio"`
+	// P99Ratio is signupflow's p99 latency ÷ the floor's, per step.
+	P99Ratio StepRatios `json:"p99Ratio"`
+}
+
+// ProfileResult is everything measured against one Temporal. Its JSON keys are those of a run's top
+// level before there were profiles, so that ReadResult reads old files as one "memory" profile.
+type ProfileResult struct {
+	Profile         string  `json:"profile"`
+	Temporal        string  `json:"temporal"` // what served Temporal
+	DurationSeconds float64 `json:"profileSeconds"`
 
 	Signupflow PathResult `json:"signupflow"`
 	Floor      PathResult `json:"floor"`
 	// ThroughputRatio is signupflow's sign-ups/s ÷ the floor's.
 	ThroughputRatio float64 `json:"throughputRatio"`
 	// P50Ratio, P95Ratio and P99Ratio are signupflow's latency ÷ the floor's, per step.
-	P50Ratio StepRatios `json:"p50Ratio"`
-	P95Ratio StepRatios `json:"p95Ratio"`
-	P99Ratio StepRatios `json:"p99Ratio"`
+	P50Ratio  StepRatios `json:"p50Ratio"`
+	P95Ratio  StepRatios `json:"p95Ratio"`
+	P99Ratio  StepRatios `json:"p99Ratio"`
+	PerSignup PerSignup  `json:"perSignup"`
 
 	PendingScale *PendingResult `json:"pendingScale,omitempty"`
+	Crash        *CrashResult   `json:"crashRecovery,omitempty"`
 	Process      ProcessResult  `json:"signupflowProcess"`
-	Checks       Checks         `json:"checks"`
+	// CPUSeconds is every part's CPU time from the profile's first measured phase to its end; Other is
+	// the rest of the machine (noise).
+	CPUSeconds *PhaseCPU `json:"cpuSeconds,omitempty"`
+	Checks     Checks    `json:"checks"`
 }
 
 // PathResult is the sign-up path, or the floor.
@@ -45,6 +69,16 @@ type PathResult struct {
 	ElapsedSeconds   float64  `json:"elapsedSeconds"`
 	Steps            Steps    `json:"steps"`
 	CPUSeconds       PhaseCPU `json:"cpuSeconds"`
+	// HistoryEvents is the length of the measured workflows' histories.
+	HistoryEvents *EventCount `json:"historyEvents,omitempty"`
+}
+
+// EventCount summarizes history lengths.
+type EventCount struct {
+	Workflows int     `json:"workflows"`
+	Mean      float64 `json:"mean"`
+	Min       int64   `json:"min"`
+	Max       int64   `json:"max"`
 }
 
 // Steps are the latencies of the three steps. For the floor, start is the workflow start plus the
@@ -77,37 +111,93 @@ func (r *StepRatios) set(step string, v float64) {
 }
 
 // PhaseCPU is the CPU time each part used during one measured phase. Bench is the bench process: the
-// API driver, the connector and the SMTP capture, and for the floor also its worker. Other is what
-// the rest of the machine used meanwhile (0 on an otherwise idle machine).
+// API driver, the connector and the SMTP capture, and for the floor also its worker. Postgres is the
+// PostgreSQL server with all its backends (PostgreSQL profile). Other is what the rest of the machine
+// used meanwhile (0 on an otherwise idle machine).
 type PhaseCPU struct {
 	Signupflow float64 `json:"signupflow"`
 	Temporal   float64 `json:"temporal"`
 	Redis      float64 `json:"redis"`
+	Postgres   float64 `json:"postgres,omitempty"`
 	Bench      float64 `json:"bench"`
 	Other      float64 `json:"other"`
 }
 
-// PendingResult is pending scale.
-type PendingResult struct {
-	Count             int      `json:"count"`
-	CreateSeconds     float64  `json:"createSeconds"`
-	CreatePerSecond   float64  `json:"createPerSecond"`
-	CPUSeconds        PhaseCPU `json:"cpuSeconds"`     // while they were created
-	VisibleSeconds    float64  `json:"visibleSeconds"` // from the last submit until the inbox listed them
-	RSSBeforeBytes    uint64   `json:"rssBeforeBytes"`
-	RSSAfterBytes     uint64   `json:"rssAfterBytes"`
-	InboxTruncated    bool     `json:"inboxTruncated"`
-	InboxFirstPage    Latency  `json:"inboxFirstPage"`
-	DecisionToAccount Latency  `json:"decisionToAccount"`
+func (p PhaseCPU) plus(q PhaseCPU) PhaseCPU {
+	return PhaseCPU{Signupflow: p.Signupflow + q.Signupflow, Temporal: p.Temporal + q.Temporal, Redis: p.Redis + q.Redis,
+		Postgres: p.Postgres + q.Postgres, Bench: p.Bench + q.Bench, Other: p.Other + q.Other}
 }
 
-// ProcessResult is the signupflow process (and, for comparison, the Temporal dev server) over the run.
+// PerSignup is the sign-up path's cost per sign-up beside the floor's, in CPU milliseconds of the
+// servers (the bench's own process, which drives both and runs the floor's worker, left out).
+type PerSignup struct {
+	// ServerCPUMs is signupflow + Temporal + Redis (+ PostgreSQL) per sign-up.
+	ServerCPUMs      float64 `json:"serverCpuMs"`
+	FloorServerCPUMs float64 `json:"floorServerCpuMs"` // Temporal (+ PostgreSQL) per floor sign-up
+	SignupflowCPUMs  float64 `json:"signupflowCpuMs"`
+	RedisCPUMs       float64 `json:"redisCpuMs"`
+	TemporalCPUMs    float64 `json:"temporalCpuMs"`
+	FloorTemporalMs  float64 `json:"floorTemporalCpuMs"`
+	// TemporalCPURatio is TemporalCPUMs ÷ FloorTemporalMs.
+	TemporalCPURatio float64 `json:"temporalCpuRatio"`
+	PostgresCPUMs    float64 `json:"postgresCpuMs,omitempty"`
+	FloorPostgresMs  float64 `json:"floorPostgresCpuMs,omitempty"`
+	// TemporalStoreCPURatio is (Temporal + PostgreSQL) ÷ the floor's (PostgreSQL profile).
+	TemporalStoreCPURatio float64 `json:"temporalStoreCpuRatio,omitempty"`
+	// HistoryEvents and FloorHistoryEvents are the mean history length of a sign-up.
+	HistoryEvents      float64 `json:"historyEvents,omitempty"`
+	FloorHistoryEvents float64 `json:"floorHistoryEvents,omitempty"`
+}
+
+func perSignup(sf, fl PathResult, n int) PerSignup {
+	per := func(s float64) float64 { return math.Round(s*1000/float64(max(1, n))*10) / 10 }
+	c, f := sf.CPUSeconds, fl.CPUSeconds
+	p := PerSignup{ServerCPUMs: per(c.Signupflow + c.Temporal + c.Redis + c.Postgres), FloorServerCPUMs: per(f.Temporal + f.Postgres),
+		SignupflowCPUMs: per(c.Signupflow), RedisCPUMs: per(c.Redis), TemporalCPUMs: per(c.Temporal), FloorTemporalMs: per(f.Temporal),
+		TemporalCPURatio: ratio(c.Temporal, f.Temporal), PostgresCPUMs: per(c.Postgres), FloorPostgresMs: per(f.Postgres)}
+	if c.Postgres > 0 || f.Postgres > 0 {
+		p.TemporalStoreCPURatio = ratio(c.Temporal+c.Postgres, f.Temporal+f.Postgres)
+	}
+	if sf.HistoryEvents != nil {
+		p.HistoryEvents = sf.HistoryEvents.Mean
+	}
+	if fl.HistoryEvents != nil {
+		p.FloorHistoryEvents = fl.HistoryEvents.Mean
+	}
+	return p
+}
+
+// PendingResult is pending scale.
+type PendingResult struct {
+	Count           int      `json:"count"`
+	CreateSeconds   float64  `json:"createSeconds"`
+	CreatePerSecond float64  `json:"createPerSecond"`
+	CPUSeconds      PhaseCPU `json:"cpuSeconds"`     // while they were created
+	VisibleSeconds  float64  `json:"visibleSeconds"` // from the last submit until the inbox listed them
+	RSSBeforeBytes  uint64   `json:"rssBeforeBytes"`
+	RSSAfterBytes   uint64   `json:"rssAfterBytes"`
+	// RSSAddedBytes is RSSAfterBytes − RSSBeforeBytes (negative when the process gave memory back).
+	RSSAddedBytes     int64   `json:"rssAddedBytes"`
+	InboxFirstPage    Latency `json:"inboxFirstPage"`   // GET /v1/approvals?limit=50 at Count pending
+	VisibilityList50  Latency `json:"visibilityList50"` // one visibility call of 50 pending rows at Count
+	DecisionToAccount Latency `json:"decisionToAccount"`
+	// At 1,000 pending, on the way to Count (when Count is larger): the same two measures.
+	InboxFirstPageAt1000   *Latency `json:"inboxFirstPageAt1000,omitempty"`
+	VisibilityList50At1000 *Latency `json:"visibilityList50At1000,omitempty"`
+	// InboxToVisibilityP99 is the inbox's p99 ÷ the visibility call's, at Count and at 1,000.
+	InboxToVisibilityP99       float64 `json:"inboxToVisibilityP99"`
+	InboxToVisibilityP99At1000 float64 `json:"inboxToVisibilityP99At1000,omitempty"`
+}
+
+// ProcessResult is the signupflow process (and, for comparison, Temporal and PostgreSQL) from the
+// profile's start until before the crash phase.
 type ProcessResult struct {
 	CPUSeconds           float64 `json:"cpuSeconds"`
 	PeakRSSBytes         uint64  `json:"peakRssBytes"`
 	FinalRSSBytes        uint64  `json:"finalRssBytes"`
 	TemporalCPUSeconds   float64 `json:"temporalCpuSeconds"`
 	TemporalPeakRSSBytes uint64  `json:"temporalPeakRssBytes"`
+	PostgresCPUSeconds   float64 `json:"postgresCpuSeconds,omitempty"`
 }
 
 // Checks are counters that show the run did what it says.
@@ -118,78 +208,42 @@ type Checks struct {
 	ConnectorRefused int64 `json:"connectorRefused"`
 }
 
-func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
-
-// num formats a latency or a count for people: 3 significant digits, no more than 1 decimal.
-func num(v float64) string {
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f", v)
+// ReadResult reads a results file, also one written before there were profiles: its figures, at the
+// top level, become the one profile "memory" (the dev server in memory was all there was).
+func ReadResult(raw []byte) (*Result, error) {
+	var r Result
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf("%.2f", v)
+	if len(r.Profiles) == 0 {
+		var p ProfileResult
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, err
+		}
+		p.Profile = ProfileMemory
+		if p.Temporal == "" {
+			p.Temporal = "temporal CLI " + r.Versions.TemporalCLI + " dev server, in memory"
+		}
+		if p.PerSignup == (PerSignup{}) {
+			p.PerSignup = perSignup(p.Signupflow, p.Floor, r.N)
+		}
+		if ps := p.PendingScale; ps != nil && ps.RSSAddedBytes == 0 {
+			ps.RSSAddedBytes = int64(ps.RSSAfterBytes) - int64(ps.RSSBeforeBytes)
+		}
+		r.Profiles = []*ProfileResult{&p}
+		r.HeadlineProfile = ProfileMemory
+	}
+	return &r, nil
 }
 
-func triple(l Latency) string { return num(l.P50) + " / " + num(l.P95) + " / " + num(l.P99) }
-
-func ratios(a, b Latency) string {
-	return num(ratio(a.P50, b.P50)) + " / " + num(ratio(a.P95, b.P95)) + " / " + num(ratio(a.P99, b.P99))
-}
-
-// Markdown is the run's table, then the machine and the command.
-func (r *Result) Markdown() string {
-	var b strings.Builder
-	row := func(cells ...string) { b.WriteString("| " + strings.Join(cells, " | ") + " |\n") }
-	row("measure", "signupflow", "floor (Temporal alone)", "signupflow ÷ floor")
-	row("---", "--:", "--:", "--:")
-	row(fmt.Sprintf("sign-ups/s (n = %d, %d at a time)", r.N, r.Concurrency),
-		num(r.Signupflow.SignupsPerSecond), num(r.Floor.SignupsPerSecond), num(r.ThroughputRatio))
-	for i, name := range stepNames {
-		sf, fl := r.Signupflow.Steps.at(i), r.Floor.Steps.at(i)
-		row(name+": ms p50 / p95 / p99", triple(sf), triple(fl), ratios(sf, fl))
+// profile is the result of the named profile, or nil.
+func (r *Result) profile(name string) *ProfileResult {
+	for _, p := range r.Profiles {
+		if p.Profile == name {
+			return p
+		}
 	}
-	c, f := r.Signupflow.CPUSeconds, r.Floor.CPUSeconds
-	row("CPU s in the phase: signupflow / Temporal / Redis / bench / other processes",
-		fmt.Sprintf("%s / %s / %s / %s / %s", num(c.Signupflow), num(c.Temporal), num(c.Redis), num(c.Bench), num(c.Other)),
-		fmt.Sprintf("– / %s / – / %s / %s", num(f.Temporal), num(f.Bench), num(f.Other)), "")
-	if p := r.PendingScale; p != nil {
-		row(fmt.Sprintf("pending: %d sign-ups left PendingApproval", p.Count),
-			fmt.Sprintf("in %s s (%s/s)", num(p.CreateSeconds), num(p.CreatePerSecond)), "", "")
-		row("pending: signupflow RSS before → after", mib(p.RSSBeforeBytes)+" → "+mib(p.RSSAfterBytes), "", "")
-		row(fmt.Sprintf("pending: inbox first page (limit 50): ms p50 / p99 of %d calls", p.InboxFirstPage.Count),
-			num(p.InboxFirstPage.P50)+" / "+num(p.InboxFirstPage.P99), "", "")
-		row(fmt.Sprintf("pending: decision → account exists: ms p50 / max of %d", p.DecisionToAccount.Count),
-			num(p.DecisionToAccount.P50)+" / "+num(p.DecisionToAccount.Max), "", "")
-	} else {
-		row("pending scale", "skipped (-pending 0)", "", "")
-	}
-	row("signupflow process over the run: CPU s, peak RSS",
-		fmt.Sprintf("%s s, %s", num(r.Process.CPUSeconds), mib(r.Process.PeakRSSBytes)), "", "")
-	b.WriteString("\n")
-	b.WriteString(r.MachineLine() + "\n")
-	return b.String()
-}
-
-// MachineLine says where and how the run ran.
-func (r *Result) MachineLine() string {
-	m := r.Machine
-	redisVersion := r.Versions.Redis
-	if i := strings.Index(redisVersion, "v="); i >= 0 {
-		redisVersion = strings.Fields(redisVersion[i+2:])[0]
-	}
-	return fmt.Sprintf("Machine: %s, %d cores, %.1f GiB RAM, %s (kernel %s, %s), %s. Temporal CLI %s dev server in memory, "+
-		"Redis %s, signupflow %s. Run of %s UTC, %s s, load average %.2f before it: `%s`.",
-		m.CPUModel, m.Cores, float64(m.RAMBytes)/(1<<30), m.OS, m.Kernel, m.Arch, m.GoVersion,
-		r.Versions.TemporalCLI, redisVersion, orUnknown(r.Versions.GitCommit),
-		r.StartedAt.Format("2006-01-02 15:04"), num(math.Round(r.DurationSeconds)), r.LoadAvgStart, r.Command)
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "(commit unknown)"
-	}
-	return s
+	return nil
 }
 
 // WriteFiles writes <dir>/<UTC time>.json, <dir>/latest.json and the chart <dir>/latest.png; each

@@ -14,95 +14,48 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 )
 
-// stack is everything a run starts: the Temporal dev server, redis-server, the SMTP capture, the HTTP
-// connector and `signupflow serve`, plus the bench's own Temporal client.
+// stack is everything one profile starts: Temporal (the dev server in memory, or PostgreSQL and a
+// Temporal server on it), redis-server, the SMTP capture, the HTTP connector and `signupflow serve`,
+// plus the bench's own Temporal client.
 type stack struct {
-	opts  Options
-	dir   string // temporary directory: config, binaries, logs
-	procs procs
+	opts    Options
+	profile string
+	dir     string // temporary directory of the profile: config, logs
+	procs   procs
 
+	pg           *pgInstall // the PostgreSQL profile's programs
+	postgres     *proc
+	postgresAddr string
 	temporal     *proc
 	temporalAddr string
+	temporalDesc string // what serves Temporal, for the report
 	redis        *proc
 	redisAddr    string
 	mail         *mailCapture
 	conn         *connectorServer
-	signupflow   *proc
-	api          *apiClient
 	tc           client.Client
 	sdkLog       *os.File
 
+	// signupflow serve, and how to start it again after a crash.
+	signupflow    *proc
+	sfArgs, sfEnv []string
+	sfDeadCPU     time.Duration // CPU time of signupflow processes killed earlier in the profile
+	api           *apiClient
+
 	adminToken, reviewerToken string
-	versions                  Versions
 }
 
 // Versions are the parts' versions, for the record.
 type Versions struct {
-	TemporalCLI string `json:"temporalCli"`
-	Redis       string `json:"redis"`
-	GitCommit   string `json:"gitCommit,omitempty"`
-}
-
-const (
-	benchClient         = "bench-portal"
-	benchFlow           = "bench-signup"
-	approvalClient      = "bench-approval-portal"
-	approvalFlow        = "bench-approval"
-	reviewerGroup       = "bench-reviewers"
-	reviewerEmail       = "reviewer@reviewers.bench.test"
-	signupflowTaskQueue = "signupflow-bench"
-)
-
-// benchConfig is the signupflow YAML of a run: two applications, one flow without approval (the
-// sign-up path) and one with a one-stage manual approval (pending scale), one HTTP connector at each
-// step. Addresses come from the environment (TEMPORAL_ADDRESS, REDIS_URL, SMTP_URL, SIGNUPFLOW_LISTEN).
-const benchConfig = `# written by signupflow-bench
-server: {publicURL: "{{PUBLIC_URL}}", startsPerMinutePerIP: 1000000}
-temporal: {namespace: default, taskQueue: "{{TASK_QUEUE}}"}
-email: {from: "Sign-up <no-reply@bench.test>"}
-admin: {tokenEnv: SIGNUPFLOW_ADMIN_TOKEN}
-extensionsAppId: "b2c-extensions-app"
-reviewerGroups:
-  - id: {{REVIEWER_GROUP}}
-    members:
-      - {id: reviewer, email: {{REVIEWER_EMAIL}}, tokenEnv: BENCH_REVIEWER_TOKEN}
-applications:
-  - {clientId: {{BENCH_CLIENT}}, name: "Bench Portal", userFlow: {{BENCH_FLOW}}, redirectUris: ["http://localhost:3000/callback"]}
-  - {clientId: {{APPROVAL_CLIENT}}, name: "Bench Approval Portal", userFlow: {{APPROVAL_FLOW}}, redirectUris: ["http://localhost:3000/callback"], signInUrl: "http://localhost:3000/signin"}
-connectors:
-  - {id: check-status, url: "{{CONNECTOR}}/status", auth: {type: none}, timeout: 5s, retries: 1}
-  - {id: validate, url: "{{CONNECTOR}}/validate", auth: {type: basic, username: apiconnector, passwordEnv: BENCH_CONNECTOR_PASSWORD}, timeout: 5s, retries: 1}
-userFlows:
-  - id: {{BENCH_FLOW}}
-    attributes:
-      - {name: displayName, required: true}
-      - {name: CompanyName, custom: true, required: true, maxLength: 100}
-      - {name: AcceptsTerms, custom: true, type: boolean, required: true}
-    connectors: {postFederationSignup: [check-status], postAttributeCollection: [validate]}
-    approval: {mode: none}
-  - id: {{APPROVAL_FLOW}}
-    attributes:
-      - {name: displayName, required: true}
-      - {name: CompanyName, custom: true, required: true, maxLength: 100}
-      - {name: AcceptsTerms, custom: true, type: boolean, required: true}
-    connectors: {postFederationSignup: [check-status], postAttributeCollection: [validate]}
-    approval:
-      mode: manual
-      stages:
-        - {name: review, reviewers: {{REVIEWER_GROUP}}}
-`
-
-// renderConfig fills in benchConfig.
-func renderConfig(publicURL, connectorURL string) string {
-	return strings.NewReplacer("{{PUBLIC_URL}}", publicURL, "{{TASK_QUEUE}}", signupflowTaskQueue,
-		"{{REVIEWER_GROUP}}", reviewerGroup, "{{REVIEWER_EMAIL}}", reviewerEmail,
-		"{{BENCH_CLIENT}}", benchClient, "{{BENCH_FLOW}}", benchFlow, "{{APPROVAL_CLIENT}}", approvalClient,
-		"{{APPROVAL_FLOW}}", approvalFlow, "{{CONNECTOR}}", connectorURL).Replace(benchConfig)
+	TemporalCLI    string `json:"temporalCli,omitempty"`
+	TemporalServer string `json:"temporalServer,omitempty"` // go.temporal.io/server of the PostgreSQL profile
+	Postgres       string `json:"postgres,omitempty"`
+	Redis          string `json:"redis"`
+	GitCommit      string `json:"gitCommit,omitempty"`
 }
 
 func randomHex(n int) string {
@@ -113,49 +66,27 @@ func randomHex(n int) string {
 
 // up starts every part and waits until each answers; on error the caller still calls down.
 func (s *stack) up(ctx context.Context) error {
-	ports, err := freePorts(4)
+	ports, err := freePorts(5)
 	if err != nil {
 		return err
 	}
-	temporalPort, uiPort, redisPort, apiPort := ports[0], ports[1], ports[2], ports[3]
-	s.versions.GitCommit = output(ctx, "git", "-C", s.opts.RepoDir, "rev-parse", "--short", "HEAD")
-	if s.versions.GitCommit != "" && output(ctx, "git", "-C", s.opts.RepoDir, "status", "--porcelain") != "" {
-		s.versions.GitCommit += "+changes"
-	}
-
-	// The signupflow binary first: the slowest step, and it needs nothing else.
-	sfBin := s.opts.SignupflowBin
-	if sfBin == "" {
-		sfBin = filepath.Join(s.dir, "signupflow")
-		logf("building signupflow (go build ./cmd/signupflow)")
-		if err := build(ctx, s.opts.RepoDir, sfBin, "./cmd/signupflow"); err != nil {
-			return fmt.Errorf("build signupflow: %w", err)
-		}
-	}
-
-	// Temporal dev server, in memory (no --db-filename), without the Web UI.
-	if _, err := os.Stat(s.opts.TemporalBin); err != nil {
-		return fmt.Errorf("the temporal CLI %s is missing (`make bench` installs it into ./bin): %w", s.opts.TemporalBin, err)
-	}
-	s.versions.TemporalCLI = temporalVersion(ctx, s.opts.TemporalBin)
+	temporalPort, uiPort, redisPort, apiPort, pgPort := ports[0], ports[1], ports[2], ports[3], ports[4]
 	s.temporalAddr = fmt.Sprintf("127.0.0.1:%d", temporalPort)
-	logf("starting the Temporal dev server (in memory) on %s", s.temporalAddr)
-	s.temporal, err = s.procs.start("Temporal dev server", filepath.Join(s.dir, "temporal.log"), cleanEnv(os.Environ()),
-		s.opts.TemporalBin, "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-		"--port", strconv.Itoa(temporalPort), "--ui-port", strconv.Itoa(uiPort), "--log-level", "warn",
-		"--search-attribute", "SignupStatus=Keyword", "--search-attribute", "SignupFlow=Keyword",
-		"--search-attribute", "SignupEmailDomain=Keyword", "--search-attribute", "SignupApprovalGroups=KeywordList")
+	switch s.profile {
+	case ProfilePostgres:
+		err = s.startTemporalOnPostgres(ctx, pgPort, temporalPort)
+	default:
+		err = s.startDevServer(ctx, temporalPort, uiPort)
+	}
 	if err != nil {
 		return err
 	}
 
 	// redis-server, no persistence.
-	redisBin := s.opts.RedisBin
-	s.versions.Redis = firstLine(output(ctx, redisBin, "--version"))
 	s.redisAddr = fmt.Sprintf("127.0.0.1:%d", redisPort)
 	logf("starting redis-server on %s", s.redisAddr)
 	s.redis, err = s.procs.start("redis-server", filepath.Join(s.dir, "redis.log"), nil,
-		redisBin, "--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		s.opts.RedisBin, "--port", strconv.Itoa(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--protected-mode", "yes")
 	if err != nil {
 		return fmt.Errorf("%w (Debian/Ubuntu: apt-get install redis-server)", err)
@@ -175,54 +106,58 @@ func (s *stack) up(ctx context.Context) error {
 	if s.conn, err = startConnector(connPassword); err != nil {
 		return err
 	}
-
-	if err := s.temporal.waitFor(ctx, "serving the default namespace", 120*time.Second, func(ctx context.Context) error {
-		if err := dialTCP(ctx, s.temporalAddr); err != nil {
-			return err
-		}
-		if s.tc == nil {
-			c, err := client.DialContext(ctx, client.Options{HostPort: s.temporalAddr, Namespace: "default", Logger: s.sdkLogger()})
-			if err != nil {
-				return err
-			}
-			s.tc = c
-		}
-		_, err := s.tc.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: "default"})
-		return err
-	}); err != nil {
+	if err := s.waitTemporal(ctx); err != nil {
 		return err
 	}
 
 	// signupflow serve.
 	s.adminToken, s.reviewerToken = randomHex(16), randomHex(16)
 	apiAddr := fmt.Sprintf("127.0.0.1:%d", apiPort)
-	cfg := renderConfig("http://"+apiAddr, s.conn.URL())
 	cfgPath := filepath.Join(s.dir, "signupflow.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(renderConfig("http://"+apiAddr, s.conn.URL())), 0o600); err != nil {
 		return fmt.Errorf("write the signupflow config: %w", err)
 	}
-	env := append(cleanEnv(os.Environ()),
+	s.sfEnv = append(cleanEnv(os.Environ()),
 		"TEMPORAL_ADDRESS="+s.temporalAddr, "TEMPORAL_NAMESPACE=default",
 		"REDIS_URL=redis://"+s.redisAddr+"/0", "SMTP_URL="+s.mail.URL(), "SIGNUPFLOW_LISTEN="+apiAddr,
 		"SIGNUPFLOW_SECRET="+randomHex(32), "SIGNUPFLOW_ADMIN_TOKEN="+s.adminToken,
 		"BENCH_REVIEWER_TOKEN="+s.reviewerToken, "BENCH_CONNECTOR_PASSWORD="+connPassword)
+	s.sfArgs = []string{s.opts.SignupflowBin, "serve", "--config", cfgPath, "--log-level", s.opts.SignupflowLogLevel}
+	s.api = newAPIClient("http://"+apiAddr, max(s.opts.Concurrency, s.opts.CrashInFlight))
 	logf("starting signupflow serve on %s (log %s)", apiAddr, filepath.Join(s.dir, "signupflow.log"))
-	s.signupflow, err = s.procs.start("signupflow serve", filepath.Join(s.dir, "signupflow.log"), env,
-		sfBin, "serve", "--config", cfgPath, "--log-level", s.opts.SignupflowLogLevel)
+	if err := s.startSignupflow(); err != nil {
+		return err
+	}
+	_, err = s.waitSignupflowReady(ctx, 120*time.Second, 100*time.Millisecond)
+	return err
+}
+
+// startSignupflow starts `signupflow serve` (again, after a crash) with the profile's config.
+func (s *stack) startSignupflow() error {
+	p, err := s.procs.start("signupflow serve", filepath.Join(s.dir, "signupflow.log"), s.sfEnv, s.sfArgs...)
 	if err != nil {
 		return err
 	}
-	s.api = newAPIClient("http://"+apiAddr, s.opts.Concurrency)
-	return s.signupflow.waitFor(ctx, "ready (GET /readyz 200)", 120*time.Second, func(ctx context.Context) error {
+	s.signupflow = p
+	return nil
+}
+
+// waitSignupflowReady polls GET /readyz every interval until it answers 200, and returns when it did.
+func (s *stack) waitSignupflowReady(ctx context.Context, timeout, interval time.Duration) (time.Time, error) {
+	var at time.Time
+	err := s.signupflow.waitForEvery(ctx, "ready (GET /readyz 200)", timeout, interval, func(ctx context.Context) error {
 		st, body, err := s.api.do(ctx, http.MethodGet, "/readyz", "", nil, nil)
 		if err == nil && st != http.StatusOK {
 			err = fmt.Errorf("HTTP %d %s", st, body)
 		}
+		at = time.Now()
 		return err
 	})
+	return at, err
 }
 
-// down stops everything up started, signupflow first; it is safe after a partial up.
+// down stops everything up started, newest first (signupflow, redis-server, Temporal, PostgreSQL); it
+// is safe after a partial up.
 func (s *stack) down() {
 	if s.signupflow != nil && s.signupflow.alive() {
 		logf("stopping signupflow")
@@ -231,8 +166,8 @@ func (s *stack) down() {
 	if s.tc != nil {
 		s.tc.Close()
 	}
-	logf("stopping the Temporal dev server and redis-server")
-	s.procs.stopAll(20 * time.Second)
+	logf("stopping redis-server and Temporal%s", map[bool]string{true: " and PostgreSQL"}[s.postgres != nil])
+	s.procs.stopAll(30 * time.Second)
 	if s.conn != nil {
 		s.conn.Close()
 	}
@@ -274,20 +209,4 @@ func cleanEnv(env []string) []string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return strings.TrimSpace(line)
-}
-
-// temporalVersion is "v1.5.1 (Server 1.29.1, UI 2.42.1)": the module version from the binary's build
-// info (a `go install`ed CLI calls itself 0.0.0-DEV) and the server version from --version.
-func temporalVersion(ctx context.Context, bin string) string {
-	v := firstLine(output(ctx, bin, "--version"))
-	if i := strings.Index(v, "("); i >= 0 {
-		v = v[i:]
-	}
-	for _, line := range strings.Split(output(ctx, "go", "version", "-m", bin), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == "mod" && f[1] == "github.com/temporalio/cli" {
-			return strings.TrimSpace(f[2] + " " + v)
-		}
-	}
-	return v
 }

@@ -37,6 +37,20 @@ type Identity struct {
 	IssuerAssignedID string `json:"issuerAssignedId"`
 }
 
+// Sign-in types and the issuer of the e-mail identity every account has.
+const (
+	SignInFederated = "federated"
+	// IssuerMail is the issuer of the identity an e-mail code proves (kept as written by the first
+	// accounts: signInType federated, issuer "mail", the address as the id). It is not indexed.
+	IssuerMail = "mail"
+)
+
+// Federated says whether the identity is one an upstream identity provider asserted (unique to one
+// account and indexed by issuer and subject), not the e-mail identity.
+func (i Identity) Federated() bool {
+	return i.SignInType == SignInFederated && i.Issuer != IssuerMail && i.Issuer != "" && i.IssuerAssignedID != ""
+}
+
 // Account is a user in the built-in directory.
 type Account struct {
 	ID         string         `json:"id"`
@@ -55,6 +69,9 @@ type Account struct {
 
 // ErrEmailTaken means another sign-up already created an account for the e-mail address.
 var ErrEmailTaken = errors.New("directory: an account with this e-mail address exists")
+
+// ErrIdentityTaken means the federated identity already belongs to another account.
+var ErrIdentityTaken = errors.New("directory: the identity belongs to another account")
 
 // ErrNotFound means there is no such account.
 var ErrNotFound = errors.New("directory: account not found")
@@ -113,25 +130,35 @@ func legacyForms(canonical string) []string {
 func (s *Store) accountKey(id string) string  { return s.Prefix + "account:id:" + id }
 func (s *Store) attemptKey(key string) string { return s.Prefix + "account:attempt:" + key }
 
-// createScript: KEYS[1] the canonical e-mail key, KEYS[2] the account, KEYS[3] the attempt, KEYS[4..]
-// the legacy e-mail keys (read only: an account indexed under one of them holds the address).
+// createScript: KEYS[1] the canonical e-mail key, KEYS[2] the account, KEYS[3] the attempt, then
+// ARGV[3] legacy e-mail keys (read only: an account indexed under one of them holds the address), then
+// the keys of the account's federated identities (each unique to one account).
 var createScript = redis.NewScript(`
 local mine = redis.call('GET', KEYS[3])
 if mine then return {'existing', mine} end
 local other = redis.call('GET', KEYS[1])
 if other then return {'taken', other} end
-for i = 4, #KEYS do
+local legacy = tonumber(ARGV[3])
+for i = 4, 3 + legacy do
   other = redis.call('GET', KEYS[i])
   if other then return {'taken', other} end
+end
+for i = 4 + legacy, #KEYS do
+  other = redis.call('GET', KEYS[i])
+  if other then return {'identity_taken', other} end
 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('SET', KEYS[3], ARGV[1])
+for i = 4 + legacy, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[1])
+end
 return {'created', ARGV[1]}
 `)
 
 // Create stores the account unless the attempt key (one per sign-up run) already made one, in which
-// case it returns that account and created=false.
+// case it returns that account and created=false. An address that has an account gives ErrEmailTaken,
+// a federated identity that belongs to an account ErrIdentityTaken.
 func (s *Store) Create(ctx context.Context, attemptKey string, a *Account) (acc *Account, created bool, err error) {
 	a.Email = NormalizeEmail(a.Email)
 	body, err := json.Marshal(a)
@@ -140,7 +167,12 @@ func (s *Store) Create(ctx context.Context, attemptKey string, a *Account) (acc 
 	}
 	emailKeys := s.emailKeys(a.Email)
 	keys := append([]string{emailKeys[0], s.accountKey(a.ID), s.attemptKey(attemptKey)}, emailKeys[1:]...)
-	res, err := createScript.Run(ctx, s.Redis, keys, a.ID, body).StringSlice()
+	for _, id := range a.Identities {
+		if id.Federated() {
+			keys = append(keys, s.identityKey(id.Issuer, id.IssuerAssignedID))
+		}
+	}
+	res, err := createScript.Run(ctx, s.Redis, keys, a.ID, body, len(emailKeys)-1).StringSlice()
 	if err != nil {
 		return nil, false, fmt.Errorf("directory: create: %w", err)
 	}
@@ -150,6 +182,8 @@ func (s *Store) Create(ctx context.Context, attemptKey string, a *Account) (acc 
 	case "existing":
 		acc, err := s.Get(ctx, res[1])
 		return acc, false, err
+	case "identity_taken":
+		return nil, false, ErrIdentityTaken
 	default:
 		return nil, false, ErrEmailTaken
 	}
@@ -157,18 +191,7 @@ func (s *Store) Create(ctx context.Context, attemptKey string, a *Account) (acc 
 
 // Get returns an account by id.
 func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
-	raw, err := s.Redis.Get(ctx, s.accountKey(id)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("directory: get: %w", err)
-	}
-	var a Account
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, fmt.Errorf("directory: decode %s: %w", id, err)
-	}
-	return &a, nil
+	return s.getWith(ctx, s.Redis, id)
 }
 
 // FindByEmail returns the account of an e-mail address, in any spelling: the canonical key first,
@@ -193,4 +216,94 @@ func (s *Store) Exists(ctx context.Context, email string) (bool, error) {
 		return false, fmt.Errorf("directory: exists: %w", err)
 	}
 	return n > 0, nil
+}
+
+// identityKey is the index of a federated identity: the SHA-256 of issuer and subject, so no
+// provider's subject is a key name.
+func (s *Store) identityKey(issuer, subject string) string {
+	h := sha256.Sum256([]byte("fed\x00" + issuer + "\x00" + subject))
+	return s.Prefix + "account:identity:" + hex.EncodeToString(h[:])
+}
+
+// FindByIdentity returns the account a federated identity (issuer, subject) belongs to.
+func (s *Store) FindByIdentity(ctx context.Context, issuer, subject string) (*Account, error) {
+	id, err := s.Redis.Get(ctx, s.identityKey(issuer, subject)).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("directory: find identity: %w", err)
+	}
+	return s.Get(ctx, id)
+}
+
+// AddIdentity adds a federated identity to an account (linking), in one optimistic transaction on the
+// account and the identity's index: adding it again is a no-op, an identity that belongs to another
+// account gives ErrIdentityTaken. It returns the account as stored and whether the identity was added.
+func (s *Store) AddIdentity(ctx context.Context, accountID string, ident Identity) (*Account, bool, error) {
+	if !ident.Federated() {
+		return nil, false, errors.New("directory: only federated identities are linked")
+	}
+	ikey, akey := s.identityKey(ident.Issuer, ident.IssuerAssignedID), s.accountKey(accountID)
+	var out *Account
+	var added bool
+	txf := func(tx *redis.Tx) error {
+		owner, err := tx.Get(ctx, ikey).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return err
+		}
+		acc, err := s.getWith(ctx, tx, accountID)
+		if err != nil {
+			return err
+		}
+		out, added = acc, false
+		if owner == accountID {
+			return nil
+		}
+		if owner != "" {
+			return ErrIdentityTaken
+		}
+		acc.Identities = append(acc.Identities, ident)
+		body, err := json.Marshal(acc)
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.Set(ctx, akey, body, 0)
+			p.Set(ctx, ikey, accountID, 0)
+			return nil
+		})
+		out, added = acc, err == nil
+		return err
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		err := s.Redis.Watch(ctx, txf, ikey, akey)
+		if errors.Is(err, redis.TxFailedErr) {
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, ErrIdentityTaken) || errors.Is(err, ErrNotFound) {
+				return nil, false, err
+			}
+			return nil, false, fmt.Errorf("directory: add identity: %w", err)
+		}
+		return out, added, nil
+	}
+	return nil, false, errors.New("directory: add identity: too much contention, try again")
+}
+
+// getWith reads an account through a client or a transaction.
+func (s *Store) getWith(ctx context.Context, c redis.Cmdable, id string) (*Account, error) {
+	raw, err := c.Get(ctx, s.accountKey(id)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("directory: get: %w", err)
+	}
+	var a Account
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, fmt.Errorf("directory: decode %s: %w", id, err)
+	}
+	return &a, nil
 }

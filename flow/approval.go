@@ -77,12 +77,13 @@ type Stage struct {
 	EscalateTo    string   `yaml:"escalateTo" json:"escalateTo,omitempty"`
 }
 
-// ApprovalMessages are shown to the applicant (and put in their e-mails).
+// ApprovalMessages are shown to the applicant (and put in their e-mails), each one string or a map by
+// language (Text).
 type ApprovalMessages struct {
-	Pending  string `yaml:"pending" json:"pending,omitempty"`
-	Denied   string `yaml:"denied" json:"denied,omitempty"`
-	Expired  string `yaml:"expired" json:"expired,omitempty"`
-	Approved string `yaml:"approved" json:"approved,omitempty"`
+	Pending  Text `yaml:"pending" json:"pending,omitempty"`
+	Denied   Text `yaml:"denied" json:"denied,omitempty"`
+	Expired  Text `yaml:"expired" json:"expired,omitempty"`
+	Approved Text `yaml:"approved" json:"approved,omitempty"`
 }
 
 // Matches says whether the rule lists the domain. Both are compared in the canonical IDNA ASCII form
@@ -162,11 +163,12 @@ func (a Approval) Evaluate(domain string) AutoDecision {
 	return AutoManual
 }
 
-// Message returns the configured message or the default.
-func (m ApprovalMessages) Message(kind string) string {
-	pick := func(v, def string) string {
-		if strings.TrimSpace(v) != "" {
-			return v
+// Message returns the configured message for a reader of locales (a ui_locales value; see Text.For),
+// or the default, which is English: the pages and e-mails put a default in the reader's language.
+func (m ApprovalMessages) Message(kind, locales string) string {
+	pick := func(v Text, def string) string {
+		if s := v.For(locales); strings.TrimSpace(s) != "" {
+			return s
 		}
 		return def
 	}

@@ -44,8 +44,8 @@ func TestParseApprovalPolicy(t *testing.T) {
 	require.Len(t, a.Stages, 2)
 	require.Equal(t, 1, a.Stages[1].Quorum, "quorum defaults to 1")
 	require.Equal(t, 72*time.Hour, time.Duration(a.Stages[0].EscalateAfter))
-	require.Equal(t, "Waiting.", a.Messages.Message("pending"))
-	require.Equal(t, DefaultDeniedMessage, a.Messages.Message("denied"))
+	require.Equal(t, "Waiting.", a.Messages.Message("pending", "de"))
+	require.Equal(t, DefaultDeniedMessage, a.Messages.Message("denied", "de"))
 	require.Len(t, cfg.ReviewerGroup("partner-managers").Members, 2)
 
 	snap, err := cfg.Snapshot(cfg.Application("app"))

@@ -26,15 +26,23 @@ var BuiltinAttributes = []string{"displayName", "givenName", "surname", "jobTitl
 // Attribute is one field of a flow's attribute form. Custom attributes travel to connectors as
 // extension_<appId>_<Name>; the applicant and the JSON API use the short Name.
 type Attribute struct {
-	Name      string   `yaml:"name" json:"name"`
-	Custom    bool     `yaml:"custom" json:"custom,omitempty"`
-	Type      string   `yaml:"type" json:"type"`
-	Required  bool     `yaml:"required" json:"required,omitempty"`
-	MinLength *int     `yaml:"minLength" json:"minLength,omitempty"`
-	MaxLength *int     `yaml:"maxLength" json:"maxLength,omitempty"`
-	Pattern   string   `yaml:"pattern" json:"pattern,omitempty"`
-	Options   []string `yaml:"options" json:"options,omitempty"`
-	Label     string   `yaml:"label" json:"label,omitempty"`
+	Name      string `yaml:"name" json:"name"`
+	Custom    bool   `yaml:"custom" json:"custom,omitempty"`
+	Type      string `yaml:"type" json:"type"`
+	Required  bool   `yaml:"required" json:"required,omitempty"`
+	MinLength *int   `yaml:"minLength" json:"minLength,omitempty"`
+	MaxLength *int   `yaml:"maxLength" json:"maxLength,omitempty"`
+	Pattern   string `yaml:"pattern" json:"pattern,omitempty"`
+	// Options are the allowed values, each with an optional label by language (Option).
+	Options []Option `yaml:"options" json:"options,omitempty"`
+	// Label, Hint and PatternMessage are one string or a map by language (Text); a JSON string in
+	// snapshots recorded before texts had languages.
+	Label Text `yaml:"label" json:"label,omitempty"`
+	// Hint is shown under the field before anything is typed; PatternMessage replaces the generic
+	// "invalid format" text when Pattern does not match. Both are read by people (the applicant's
+	// language), and omitted from JSON when empty, so snapshots recorded before them encode unchanged.
+	Hint           Text `yaml:"hint" json:"hint,omitempty"`
+	PatternMessage Text `yaml:"patternMessage" json:"patternMessage,omitempty"`
 }
 
 var customNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,63}$`)
@@ -81,11 +89,13 @@ func validateAttributes(p *problems, key string, attrs []Attribute) {
 			if _, err := regexp.Compile(a.Pattern); err != nil {
 				p.add(k+".pattern", "bad regular expression: %v", err)
 			}
+		} else if !a.PatternMessage.IsZero() {
+			p.add(k+".patternMessage", "patternMessage needs a pattern")
 		}
 		if a.Type == TypeInt {
 			for j, o := range a.Options {
-				if _, err := strconv.ParseInt(o, 10, 64); err != nil {
-					p.add(fmt.Sprintf("%s.options[%d]", k, j), "%q is not an integer", o)
+				if _, err := strconv.ParseInt(o.Value, 10, 64); err != nil {
+					p.add(fmt.Sprintf("%s.options[%d]", k, j), "%q is not an integer", o.Value)
 				}
 			}
 		}
@@ -157,8 +167,8 @@ func ValidateValues(attrs []Attribute, values map[string]any) (map[string]any, [
 }
 
 func (a Attribute) title() string {
-	if a.Label != "" {
-		return a.Label
+	if l := a.Label.For(DefaultLanguage); l != "" {
+		return l
 	}
 	return a.Name
 }
@@ -236,17 +246,21 @@ func checkValue(a Attribute, v any) *FieldError {
 			return &FieldError{a.Name, FieldTooLong, fmt.Sprintf("%s must be at most %d characters.", a.title(), limit)}
 		}
 		if a.Pattern != "" && !compiled(a.Pattern).MatchString(s) {
-			return &FieldError{a.Name, FieldPattern, fmt.Sprintf("%s has an invalid format.", a.title())}
+			msg := fmt.Sprintf("%s has an invalid format.", a.title())
+			if m := a.PatternMessage.For(DefaultLanguage); m != "" {
+				msg = m
+			}
+			return &FieldError{a.Name, FieldPattern, msg}
 		}
 	}
 	if len(a.Options) > 0 {
 		s := fmt.Sprint(v)
 		for _, o := range a.Options {
-			if o == s {
+			if o.Value == s {
 				return nil
 			}
 		}
-		return &FieldError{a.Name, FieldNotOption, fmt.Sprintf("%s must be one of: %s.", a.title(), strings.Join(a.Options, ", "))}
+		return &FieldError{a.Name, FieldNotOption, fmt.Sprintf("%s must be one of: %s.", a.title(), strings.Join(optionValues(a.Options), ", "))}
 	}
 	return nil
 }

@@ -13,14 +13,14 @@ func intp(n int) *int { return &n }
 
 // schema has one attribute per rule ValidateValues enforces.
 var schema = []Attribute{
-	{Name: "displayName", Type: TypeString, Required: true, Label: "Display name"},
+	{Name: "displayName", Type: TypeString, Required: true, Label: PlainText("Display name")},
 	{Name: "Seats", Custom: true, Type: TypeInt},
 	{Name: "AcceptsTerms", Custom: true, Type: TypeBoolean, Required: true},
 	{Name: "Newsletter", Custom: true, Type: TypeBoolean},
 	{Name: "Nick", Custom: true, Type: TypeString, MinLength: intp(2), MaxLength: intp(3)},
 	{Name: "postalCode", Type: TypeString, Pattern: "^[0-9]{5}$"},
-	{Name: "Size", Custom: true, Type: TypeString, Options: []string{"S", "M", "L"}},
-	{Name: "Level", Custom: true, Type: TypeInt, Options: []string{"1", "2", "3"}},
+	{Name: "Size", Custom: true, Type: TypeString, Options: PlainOptions("S", "M", "L")},
+	{Name: "Level", Custom: true, Type: TypeInt, Options: PlainOptions("1", "2", "3")},
 }
 
 // valid returns a submission that passes, to be changed one field at a time.

@@ -30,6 +30,8 @@ type Config struct {
 	Connectors      []Connector     `yaml:"connectors"`
 	ReviewerGroups  []ReviewerGroup `yaml:"reviewerGroups"`
 	UserFlows       []UserFlow      `yaml:"userFlows"`
+	// IdentityProviders are the upstream identity providers a user flow may offer (flow/idp.go).
+	IdentityProviders []IdentityProvider `yaml:"identityProviders"`
 	// OIDC configures signupflow as the OpenID provider of its applications (flow/oidc.go).
 	OIDC OIDC `yaml:"oidc"`
 
@@ -74,6 +76,9 @@ type Temporal struct {
 	Address   string `yaml:"address"`
 	Namespace string `yaml:"namespace"`
 	TaskQueue string `yaml:"taskQueue"`
+	// StickyCacheSize is how many sign-up workflows a worker process keeps in memory between their
+	// steps (the SDK's sticky cache; worker.Options): default 2000, at least 10.
+	StickyCacheSize int `yaml:"stickyCacheSize"`
 }
 
 // Redis says where Redis is.
@@ -127,6 +132,10 @@ type UserFlow struct {
 	Approval          Approval       `yaml:"approval"`
 	Limits            Limits         `yaml:"limits"`
 	StepTimeout       Duration       `yaml:"stepTimeout"`
+	// LinkByVerifiedEmail: a federated identity that no account holds yet, whose provider asserted a
+	// verified e-mail address that an account already has, is linked to that account (true) instead
+	// of refused (false, the default). Only a provider's verified assertion counts (federation.Identity).
+	LinkByVerifiedEmail bool `yaml:"linkByVerifiedEmail"`
 	// Branding is how the hosted sign-up pages of this flow look; every field is optional.
 	Branding Branding `yaml:"branding"`
 	// Messages are the flow's texts for the applicant (messages.checking; see FlowMessages).
@@ -135,8 +144,9 @@ type UserFlow struct {
 
 // Branding is the look of a flow's hosted pages. Empty fields fall back to clean defaults.
 type Branding struct {
-	// Title is shown in the page header and the browser tab (default: the application's name).
-	Title string `yaml:"title"`
+	// Title is shown in the page header and the browser tab (default: the application's name); one
+	// string or a map by language (Text).
+	Title Text `yaml:"title"`
 	// LogoURL is an http(s) URL of a logo image shown in the header.
 	LogoURL string `yaml:"logoUrl"`
 	// PrimaryColor is the accent color of buttons and links, "#rrggbb".
@@ -298,6 +308,9 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Temporal.Address, "localhost:7233")
 	setDefault(&c.Temporal.Namespace, "default")
 	setDefault(&c.Temporal.TaskQueue, "signupflow")
+	if c.Temporal.StickyCacheSize == 0 {
+		c.Temporal.StickyCacheSize = 2000
+	}
 	setDefault(&c.Redis.URL, "redis://localhost:6379/0")
 	setDefault(&c.Email.SMTP, "log")
 	setDefault(&c.Email.From, "Sign-up <no-reply@localhost>")
@@ -319,6 +332,7 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	c.applyOIDCDefaults()
+	c.applyIdentityProviderDefaults()
 	for i := range c.UserFlows {
 		f := &c.UserFlows[i]
 		if len(f.IdentityProviders) == 0 {

@@ -65,17 +65,18 @@ func (k *Connector) applyWaitDefaults() {
 	setDefault(&k.Wait.Then, OnErrorBlock)
 }
 
-// FlowMessages are a user flow's own texts for the applicant (messages: in the YAML). The hosted pages
-// show a German default for a text left unset, like the approval messages.
+// FlowMessages are a user flow's own texts for the applicant (messages: in the YAML), each one string
+// or a map by language (Text). The hosted pages and e-mails show a default in the applicant's language
+// for a text left unset, like the approval messages.
 type FlowMessages struct {
 	// Checking is shown while the sign-up waits for a connector (default DefaultCheckingMessage).
-	Checking string `yaml:"checking"`
+	Checking Text `yaml:"checking"`
 }
 
-// CheckingMessage is the configured text or the default.
-func (m FlowMessages) CheckingMessage() string {
-	if strings.TrimSpace(m.Checking) != "" {
-		return m.Checking
+// CheckingMessage is the configured text for a reader of locales (see Text.For), or the default.
+func (m FlowMessages) CheckingMessage(locales string) string {
+	if s := m.Checking.For(locales); strings.TrimSpace(s) != "" {
+		return s
 	}
 	return DefaultCheckingMessage
 }

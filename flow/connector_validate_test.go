@@ -264,8 +264,8 @@ userFlows:
 	require.NoError(t, err)
 	require.Equal(t, &Wait{MaxWait: Duration(10 * time.Minute), Then: OnErrorContinue, NotifyAfter: Duration(2 * time.Minute)},
 		snap.PostAttributeCollection[1].Wait)
-	require.Equal(t, "Hang on.", snap.CheckingMessage)
-	require.Equal(t, DefaultCheckingMessage, FlowMessages{}.CheckingMessage())
+	require.Equal(t, PlainText("Hang on."), snap.CheckingMessage)
+	require.Equal(t, DefaultCheckingMessage, FlowMessages{}.CheckingMessage("de"))
 
 	for bad, want := range map[string]string{
 		`{id: a, url: "https://a.example/", onError: later}`:                        `connectors[0].onError: "later" is not one of block, continue, wait`,

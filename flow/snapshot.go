@@ -28,8 +28,12 @@ type Snapshot struct {
 	// existed: one session, the behaviour of that time).
 	SessionsPerSignup int `json:"sessionsPerSignup,omitempty"`
 	// CheckingMessage is the flow's messages.checking, shown while the sign-up waits for a connector
-	// ("" in sign-ups started before it existed: the default).
-	CheckingMessage string `json:"checkingMessage,omitempty"`
+	// (empty in sign-ups started before it existed: the default). A JSON string in sign-ups started
+	// before texts had languages (Text decodes both).
+	CheckingMessage Text `json:"checkingMessage,omitempty"`
+	// LinkByVerifiedEmail: a federated sign-up whose provider-verified address has an account adds its
+	// identity to that account instead of being refused.
+	LinkByVerifiedEmail bool `json:"linkByVerifiedEmail,omitempty"`
 }
 
 // ConnectorRef is one connector call in a step's chain: where the call goes (Target, whose JSON
@@ -62,6 +66,7 @@ func (c *Config) Snapshot(app *Application) (*Snapshot, error) {
 		SignupsPerDomainPerDay: f.Limits.SignupsPerDomainPerDay,
 		SessionsPerSignup:      c.Security.SessionsPerSignup,
 		CheckingMessage:        f.Messages.Checking,
+		LinkByVerifiedEmail:    f.LinkByVerifiedEmail,
 	}
 	var err error
 	if s.PostFederationSignup, err = c.refs(f.Connectors.PostFederationSignup); err != nil {

@@ -52,3 +52,37 @@ func TestRecordedSnapshotDecodes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, recordedRefs, string(again), "byte for byte: same members in the same order")
 }
+
+// recordedTexts is a snapshot's texts as histories recorded them before texts had languages: plain JSON
+// strings (an attribute's label, options, an approval message, messages.checking).
+const recordedTexts = `{"flowId":"f","clientId":"app","appName":"App","extensionsAppId":"ext","attributes":[{"name":"displayName","type":"string","label":"Display name"},{"name":"Size","custom":true,"type":"string","options":["S","M"],"label":"Size"}],"approval":{"mode":"manual","autoApprove":{},"autoDeny":{},"stages":[{"name":"sponsor","reviewers":"managers","quorum":1}],"expireAfter":604800000000000,"messages":{"pending":"Wait, please.","denied":"No."}},"stepTimeout":3600000000000,"checkingMessage":"Hang on."}`
+
+// TestRecordedSnapshotTexts: the plain strings of a snapshot in flight decode as texts for every
+// language and encode as the same strings; a snapshot with texts by language keeps them through JSON.
+func TestRecordedSnapshotTexts(t *testing.T) {
+	var s Snapshot
+	require.NoError(t, json.Unmarshal([]byte(recordedTexts), &s))
+	require.Equal(t, "Display name", s.Attributes[0].Label.For("de"))
+	require.Equal(t, []Option{{Value: "S"}, {Value: "M"}}, s.Attributes[1].Options)
+	require.Equal(t, "Wait, please.", s.Approval.Messages.Message("pending", "de-CH"))
+	require.Equal(t, "No.", s.Approval.Messages.Message("denied", "fr"))
+	require.Equal(t, DefaultExpiredMessage, s.Approval.Messages.Message("expired", "de"))
+	require.Equal(t, "Hang on.", s.CheckingMessage.For("de"))
+	again, err := json.Marshal(&s)
+	require.NoError(t, err)
+	require.JSONEq(t, recordedTexts, string(again))
+
+	s.Attributes[0].Label = Text{"en": "Display name", "de": "Anzeigename"}
+	s.Attributes[1].Options[1].Label = Text{"en": "Medium", "de": "Mittel"}
+	s.Approval.Messages.Pending = Text{"en": "Wait, please.", "de": "Bitte warten."}
+	s.CheckingMessage = Text{"en": "Hang on.", "fr": "Un instant."}
+	raw, err := json.Marshal(&s)
+	require.NoError(t, err)
+	var back Snapshot
+	require.NoError(t, json.Unmarshal(raw, &back))
+	require.Equal(t, s, back)
+	require.Equal(t, "Anzeigename", back.Attributes[0].Label.For("de"))
+	require.Equal(t, "Mittel", back.Attributes[1].Options[1].LabelFor("de"))
+	require.Equal(t, "Bitte warten.", back.Approval.Messages.Message("pending", "de"))
+	require.Equal(t, "Un instant.", back.CheckingMessage.For("fr"))
+}

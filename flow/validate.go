@@ -56,6 +56,7 @@ func (c *Config) Validate() error {
 		p.add("extensionsAppId", "%q may hold only letters, digits and dashes", c.ExtensionsAppID)
 	}
 	connectorIDs := c.validateConnectors(&p)
+	c.validateIdentityProviders(&p)
 	groups := c.validateReviewerGroups(&p)
 	flowIDs := c.validateFlows(&p, connectorIDs, groups)
 	c.validateApplications(&p, flowIDs)
@@ -83,6 +84,9 @@ func (c *Config) validateServer(p *problems) {
 	}
 	if c.Temporal.TaskQueue == "" {
 		p.add("temporal.taskQueue", "must not be empty")
+	}
+	if n := c.Temporal.StickyCacheSize; n < 10 {
+		p.add("temporal.stickyCacheSize", "%d is too small (at least 10)", n)
 	}
 	if r := c.Tracing.SampleRatio; r != nil && (*r < 0 || *r > 1) {
 		p.add("tracing.sampleRatio", "must be between 0 and 1")
@@ -140,11 +144,7 @@ func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool, groups
 			p.add(key+".id", "duplicate id %q", f.ID)
 		}
 		ids[f.ID] = true
-		for j, idp := range f.IdentityProviders {
-			if idp != IdentityEmailOTP {
-				p.add(fmt.Sprintf("%s.identityProviders[%d]", key, j), "unknown identity provider %q (supported: %s)", idp, IdentityEmailOTP)
-			}
-		}
+		c.validateFlowIdentityProviders(p, key, &f)
 		validateAttributes(p, key+".attributes", f.Attributes)
 		steps := []struct {
 			name string
@@ -175,6 +175,7 @@ func (c *Config) validateFlows(p *problems, connectorIDs map[string]bool, groups
 			p.add(key+".stepTimeout", "%s is shorter than the minimum of 1m", t)
 		}
 		validateBranding(p, key+".branding", f.Branding)
+		validateFlowTexts(p, key, &f)
 	}
 	return ids
 }
@@ -208,9 +209,7 @@ func (c *Config) validateApplications(p *problems, flowIDs map[string]bool) {
 }
 
 func validateBranding(p *problems, key string, b Branding) {
-	if len(b.Title) > 100 {
-		p.add(key+".title", "is longer than 100 characters")
-	}
+	// The title is checked with the flow's other texts (validateFlowTexts).
 	// https only: the pages' Content-Security-Policy allows images from https: and the server itself.
 	if b.LogoURL != "" && (!isHTTPURL(b.LogoURL) || !strings.HasPrefix(strings.ToLower(b.LogoURL), "https://") || len(b.LogoURL) > 2048) {
 		p.add(key+".logoUrl", "%q is not an https URL", b.LogoURL)

@@ -8,6 +8,7 @@ package httpserver
 import (
 	"context"
 	"fmt"
+	"github.com/signupflow/signupflow/federation"
 	"log/slog"
 	"net/http"
 	"time"
@@ -54,6 +55,8 @@ type Deps struct {
 	OIDC *oidcop.Provider
 	// Mail sends the sign-in codes of the login pages.
 	Mail mail.Sender
+	// Federation is the upstream identity providers (nil: none).
+	Federation *federation.Registry
 }
 
 // New builds the HTTP handler: the JSON API and the pages on one engine.
@@ -67,7 +70,7 @@ func New(d Deps) *gin.Engine {
 	}
 	// The service finishes the requests JSON sign-ups were started with; the pages finish their own.
 	svc := signup.New(signup.Deps{Config: d.Config, Temporal: d.Temporal, Redis: d.Redis, Secret: d.Secret,
-		Logger: d.Logger, Metrics: d.Metrics, UpdateTimeout: d.UpdateTimeout, Login: login})
+		Logger: d.Logger, Metrics: d.Metrics, UpdateTimeout: d.UpdateTimeout, Login: login, Federation: d.Federation})
 	r := newEngine(d)
 	api.AddRoutes(r, api.Deps{Service: svc, AdminToken: d.AdminToken, Logger: d.Logger, Reviewers: d.Reviewers,
 		Metrics: d.Metrics})

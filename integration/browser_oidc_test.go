@@ -35,7 +35,8 @@ type exampleAppStack struct {
 	app    string // the example app's base URL
 }
 
-func newExampleAppStack(t *testing.T, handler http.Handler) *exampleAppStack {
+// edits change the configuration further (identity providers).
+func newExampleAppStack(t *testing.T, handler http.Handler, edits ...func(string) string) *exampleAppStack {
 	t.Helper()
 	// Both listeners first: the configuration names them.
 	opLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -45,10 +46,14 @@ func newExampleAppStack(t *testing.T, handler http.Handler) *exampleAppStack {
 	e.stack = newStack(t, handler, func(y string) string {
 		y = strings.Replace(y, `publicURL: "http://localhost:8080"`, `publicURL: "`+e.issuer+`"`, 1)
 		require.Contains(t, y, e.issuer, "baseConfig's publicURL changed")
-		return strings.Replace(y, "applications:\n", "applications:\n"+
+		y = strings.Replace(y, "applications:\n", "applications:\n"+
 			`  - {clientId: example-app, name: "Example app", userFlow: partner-signup, type: public, redirectUris: ["`+
 			e.app+`/callback"], postLogoutRedirectUris: ["`+e.app+`/"], claims: [CompanyName]}
 `, 1)
+		for _, edit := range edits {
+			y = edit(y)
+		}
+		return y
 	})
 	// The stack's own handler (one provider, one set of pages) on the issuer's address too.
 	op := &httptest.Server{Listener: opLn, Config: &http.Server{Handler: e.api.Config.Handler}}
@@ -248,8 +253,9 @@ func TestBrowserOIDCExampleAppSignUpThenSignIn(t *testing.T) {
 	require.NotContains(t, text, "Signed in as")
 }
 
-// A sign-up a connector blocks ends at the example app with error=access_denied and the connector's
-// message, which the app shows as text.
+// A sign-up a connector blocks says why on the hosted page (as text), and its "Back to Example app"
+// ends at the example app with error=access_denied and the connector's message, which the app shows as
+// text.
 func TestBrowserOIDCExampleAppBlockedSignUp(t *testing.T) {
 	msg := `<img src=x onerror="document.title='pwned'">Partners only & "approved" ones.`
 	status := func(claims map[string]any) (int, any) {
@@ -266,6 +272,12 @@ func TestBrowserOIDCExampleAppBlockedSignUp(t *testing.T) {
 	e.press(t, tb, "signup")
 	tb.enterEmail(t, email)
 	tb.enterCode(t, e.code(email))
+	tb.waitFor(t, "#back-to-app")
+	shown, err := chromedp.Run(tb.ctx, chromedp.Text(chromedp.CSS("[data-error]")))
+	require.NoError(t, err)
+	require.Equal(t, msg, strings.TrimSpace(shown), "the hosted page shows the message as text")
+	screenshot(t, tb.ctx, "oidc-signup-blocked.png")
+	require.NoError(t, chromedp.Do(tb.ctx, chromedp.Click(chromedp.CSS("#back-to-app"))))
 	tb.waitFor(t, `main .error[role=alert]`)
 	b := tb.ctx
 	screenshot(t, b, "oidc-example-app-access-denied.png")

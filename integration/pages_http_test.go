@@ -62,6 +62,16 @@ func readPage(t *testing.T, resp *http.Response) page {
 	return page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(b)}
 }
 
+// followed is the page a form post redirected to (Post/Redirect/Get): the post must have answered
+// 303, and the page 200.
+func (p *pageClient) followed(post page) page {
+	p.t.Helper()
+	require.Equal(p.t, http.StatusSeeOther, post.status, post.body)
+	pg := p.get(post.location)
+	require.Equal(p.t, http.StatusOK, pg.status, pg.body)
+	return pg
+}
+
 var pageCSRF = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (pg page) csrf(t *testing.T) string {
@@ -106,16 +116,19 @@ func TestApplicantPagesOverHTTP(t *testing.T) {
 	token := pg.csrf(t)
 
 	// Asking for a new code at once is refused by the server, and the page says how long to wait.
-	pg = pc.post("/signup/code/resend", url.Values{"csrf": {token}})
-	require.Equal(t, http.StatusTooManyRequests, pg.status, pg.body)
+	pg = pc.followed(pc.post("/signup/code/resend", url.Values{"csrf": {token}}))
 	require.Regexp(t, `data-countdown="[1-9][0-9]*"`, pg.body)
 
-	pg = pc.post("/signup/code", url.Values{"csrf": {token}, "code": {"000000"}})
 	if code == "000000" {
 		t.Skip("the random code happened to be 000000")
 	}
-	require.Equal(t, http.StatusUnprocessableEntity, pg.status, pg.body)
+	// A wrong code: the code page again (Post/Redirect/Get) says so once; reloading it checks nothing.
+	pg = pc.followed(pc.post("/signup/code", url.Values{"csrf": {token}, "code": {"000000"}}))
 	require.Contains(t, pg.body, `id="code-error"`)
+	require.Contains(t, pg.body, "Noch 4 Versuche.")
+	require.NotContains(t, pc.get("/signup/code").body, "Versuche", "shown once")
+	pg = pc.followed(pc.post("/signup/code", url.Values{"csrf": {token}, "code": {"000000"}}))
+	require.Contains(t, pg.body, "Noch 3 Versuche.", "the reload spent no attempt")
 
 	pg = pc.post("/signup/code", url.Values{"csrf": {token}, "code": {code}})
 	require.Equal(t, http.StatusSeeOther, pg.status, pg.body)
@@ -132,16 +145,14 @@ func TestApplicantPagesOverHTTP(t *testing.T) {
 	// The connector's ValidationError is shown with the form, which keeps what was typed.
 	form := url.Values{"csrf": {token}, "displayName": {"Ann Smith"}, "CompanyName": {"test"}, "Seats": {"3"},
 		"postalCode": {"12345"}, "AcceptsTerms": {"true"}}
-	pg = pc.post("/signup/details", form)
-	require.Equal(t, http.StatusBadRequest, pg.status, pg.body)
+	pg = pc.followed(pc.post("/signup/details", form))
 	require.Contains(t, pg.body, "Please enter your registered &lt;company&gt; name.")
 	require.Contains(t, pg.body, `name="CompanyName" value="test"`)
 
 	// Schema errors are shown next to their fields.
 	form.Set("CompanyName", "")
 	form.Set("postalCode", "12")
-	pg = pc.post("/signup/details", form)
-	require.Equal(t, http.StatusBadRequest, pg.status, pg.body)
+	pg = pc.followed(pc.post("/signup/details", form))
 	require.Contains(t, pg.body, `id="f-CompanyName-error"`)
 	require.Contains(t, pg.body, `id="f-postalCode-error"`)
 
@@ -227,4 +238,6 @@ func TestApplicantBlockPageOverHTTP(t *testing.T) {
 	require.Equal(t, http.StatusOK, pg.status)
 	require.Contains(t, pg.body, "Sign-up is limited to &lt;b&gt;approved&lt;/b&gt; partners.")
 	require.NotContains(t, pg.body, "data-poll")
+	// A way on: back to the application, which learns the sign-up was refused.
+	require.Contains(t, pg.body, `id="back-to-app" href="http://localhost:3000/callback?error=access_denied&amp;state=s">Back to Woodgrove Partner Portal</a>`)
 }

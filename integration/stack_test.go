@@ -144,6 +144,7 @@ func newStackWith(t *testing.T, handler http.Handler, edit func(string) string, 
 			"VALIDATE_PASSWORD": connPass, "WEB_APP_SECRET": webAppSecret, "REVIEWER_ALICE_TOKEN": aliceToken, "REVIEWER_BOB_TOKEN": bobToken,
 			"REVIEWER_SEC1_TOKEN": secToken, "TEMPORAL_ADDRESS": temporalServer.GetFrontendHostPort(),
 			"TEMPORAL_NAMESPACE": temporalServer.GetDefaultNamespace(), "REDIS_URL": s.redis.URL(), "SMTP_URL": s.smtp.URL(),
+			"IDP_CORP_SECRET": idpSecret, "IDP_FB_SECRET": fbSecret,
 		}[k]
 	}
 	cfg, err := flow.Parse([]byte(yml), getenv)
@@ -175,7 +176,8 @@ func (s *stack) startWorker() {
 	require.NoError(s.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopWork, s.workDone = cancel, make(chan error, 1)
-	go func() { s.workDone <- worker.Run(ctx, s.env.Temporal, s.cfg.Temporal.TaskQueue, acts) }()
+	wo := worker.Options{TaskQueue: s.cfg.Temporal.TaskQueue, StickyCacheSize: s.cfg.Temporal.StickyCacheSize}
+	go func() { s.workDone <- worker.Run(ctx, s.env.Temporal, wo, acts) }()
 	s.t.Cleanup(s.stopWorker)
 }
 
@@ -197,6 +199,12 @@ type reply struct {
 
 func (s *stack) do(method, path, token string, body any) *reply {
 	s.t.Helper()
+	return s.doWith(method, path, token, body, nil)
+}
+
+// doWith is do with more request headers (an Idempotency-Key).
+func (s *stack) doWith(method, path, token string, body any, header http.Header) *reply {
+	s.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -216,6 +224,9 @@ func (s *stack) do(method, path, token string, body any) *reply {
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)

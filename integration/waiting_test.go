@@ -295,11 +295,17 @@ func TestWaitNotifiesAndTheLinkResumesInAFreshBrowserOnce(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode, page)
 	require.Contains(t, page, "data-status=\"Checking\"", "the fresh browser sees the wait")
 
-	// The link is single use, in any browser.
+	// The link is single use, in any browser: the post goes back (Post/Redirect/Get) to a page that
+	// says so once, with no link in its URL.
 	other := newBrowser(t)
 	_, otherPage := get(other, path)
 	resp = post(other, otherPage)
-	require.Equal(t, http.StatusConflict, resp.StatusCode)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/signup/resume", resp.Header.Get("Location"))
+	resp, otherPage = get(other, "/signup/resume")
+	require.Equal(t, http.StatusOK, resp.StatusCode, otherPage)
+	require.Contains(t, otherPage, "already been used")
+	require.NotContains(t, otherPage, "<form")
 
 	o.down.Store(false)
 	require.Equal(t, "Completed", s.awaitStatus(id, tok, 2*time.Minute))

@@ -59,6 +59,9 @@ type Store interface {
 	// and when; it returns the URL to send the browser to (the provider's callback, which redirects to
 	// the application with the authorization code).
 	Complete(ctx context.Context, id, accountID string, amr []string, authTime time.Time) (string, error)
+	// CompleteFederated is Complete for a federated sign-in: amr ["fed"], and the tokens' idp claim is
+	// the identity's issuer.
+	CompleteFederated(ctx context.Context, id, accountID, issuer string, authTime time.Time) (string, error)
 	// Deny ends the request with error=access_denied and description (shown to the applicant, never a
 	// reviewer's reason); it returns the URL to send the browser to (the application's redirect URI
 	// with error, error_description and state).

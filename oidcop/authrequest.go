@@ -36,6 +36,7 @@ type authRequest struct {
 	// Set by Complete.
 	Subject  string    `json:"subject,omitempty"`
 	AMR      []string  `json:"amr,omitempty"`
+	IdP      string    `json:"idp,omitempty"` // the federated identity's issuer (the ID token's idp)
 	AuthTime time.Time `json:"authTime,omitzero"`
 	IsDone   bool      `json:"done,omitempty"`
 	// TokenClaims are what the PreTokenIssuance connectors added at Complete, for the ID token and the

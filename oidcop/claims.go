@@ -74,10 +74,20 @@ func (s *storage) SetUserinfoFromRequest(_ context.Context, info *oidc.UserInfo,
 	switch r := req.(type) {
 	case *authRequest:
 		appendTokenClaims(info, r.TokenClaims)
+		appendIdP(info, r.IdP)
 	case *refreshRequest:
 		appendTokenClaims(info, r.TokenClaims)
+		appendIdP(info, r.IdP)
 	}
 	return nil
+}
+
+// appendIdP says which identity provider signed the account in (`idp`, as Entra and Azure AD B2C name
+// it): the issuer of a federated identity; nothing for an e-mail code.
+func appendIdP(info *oidc.UserInfo, idp string) {
+	if idp != "" {
+		info.AppendClaims("idp", idp)
+	}
 }
 
 // appendTokenClaims adds connector claims; reserved names were dropped when they were answered and

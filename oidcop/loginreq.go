@@ -61,6 +61,19 @@ func (p *Provider) Get(ctx context.Context, id string) (*loginreq.Request, error
 // tokens; a refusal (ShowBlockPage, or a failure with onError: block) ends the request as Deny does,
 // and the URL returned is then the application's redirect URI with error=access_denied.
 func (p *Provider) Complete(ctx context.Context, id, accountID string, amr []string, authTime time.Time) (string, error) {
+	return p.complete(ctx, id, accountID, amr, "", authTime)
+}
+
+// CompleteFederated is Complete for an account that signed in with a federated identity: amr "fed",
+// and the ID token's idp names the identity's issuer.
+func (p *Provider) CompleteFederated(ctx context.Context, id, accountID, issuer string, authTime time.Time) (string, error) {
+	if issuer == "" {
+		return "", errors.New("oidcop: CompleteFederated needs the identity's issuer")
+	}
+	return p.complete(ctx, id, accountID, []string{loginreq.AMRFederated}, issuer, authTime)
+}
+
+func (p *Provider) complete(ctx context.Context, id, accountID string, amr []string, idp string, authTime time.Time) (string, error) {
 	if len(amr) == 0 || authTime.IsZero() {
 		return "", errors.New("oidcop: Complete needs the AMR values and the time of the proof")
 	}
@@ -105,7 +118,7 @@ func (p *Provider) Complete(ctx context.Context, id, accountID string, amr []str
 		if ttl <= 0 {
 			ttl = time.Until(ar.ExpiresAt)
 		}
-		ar.ID, ar.Subject, ar.AMR, ar.AuthTime, ar.IsDone = doneID, accountID, amr, authTime.UTC(), true
+		ar.ID, ar.Subject, ar.AMR, ar.IdP, ar.AuthTime, ar.IsDone = doneID, accountID, amr, idp, authTime.UTC(), true
 		ar.TokenClaims = decision.claims
 		raw, err := json.Marshal(ar)
 		if err != nil {

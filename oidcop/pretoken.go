@@ -36,7 +36,7 @@ var reservedClaims = map[string]bool{}
 
 func init() {
 	for _, c := range strings.Fields(`iss sub aud exp iat nbf jti auth_time nonce acr amr azp at_hash c_hash
-		s_hash sid typ cnf act scope client_id token_type active username events
+		s_hash sid typ cnf act scope client_id token_type active username events idp
 		email email_verified name given_name family_name middle_name nickname preferred_username profile
 		picture website gender birthdate zoneinfo locale updated_at phone_number phone_number_verified address`) {
 		reservedClaims[c] = true

@@ -136,7 +136,7 @@ func New(o Options) (*Provider, error) {
 	cfg := &op.Config{CryptoKeyId: "1", DefaultLogoutRedirectURI: issuer + SignedOutPath,
 		CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: anyRefresh(o.Config),
 		SupportedScopes: supportedScopes, SupportedClaims: supportedClaims(o.Config),
-		SupportedUILocales: []language.Tag{language.English, language.German}} // the pages' languages
+		SupportedUILocales: []language.Tag{language.English, language.German, language.French}} // the pages' languages
 	copy(cfg.CryptoKey[:], cryptoKey)
 	opts := []op.Option{
 		op.WithCustomEndpoints(op.NewEndpoint(AuthorizePath), op.NewEndpoint(TokenPath), op.NewEndpoint(UserinfoPath),
@@ -201,7 +201,7 @@ func anyRefresh(cfg *flow.Config) bool {
 }
 
 func supportedClaims(cfg *flow.Config) []string {
-	out := []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "at_hash", "c_hash",
+	out := []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "idp", "azp", "at_hash", "c_hash",
 		"email", "email_verified", "name", "given_name", "family_name"}
 	for i := range cfg.Applications {
 		for _, c := range cfg.Applications[i].Claims {

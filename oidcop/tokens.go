@@ -18,6 +18,7 @@ type grant struct {
 	Subject  string    `json:"subject"`
 	Scopes   []string  `json:"scopes"`
 	AMR      []string  `json:"amr,omitempty"`
+	IdP      string    `json:"idp,omitempty"` // the issuer of the federated identity that signed in
 	AuthTime time.Time `json:"authTime,omitzero"`
 	IssuedAt time.Time `json:"issuedAt"`
 	Expires  time.Time `json:"expires"`
@@ -51,7 +52,7 @@ func (r *refreshRequest) SetCurrentScopes(s []string) { r.Scopes = s }
 func grantOf(req op.TokenRequest) (grant, string, error) {
 	switch r := req.(type) {
 	case *authRequest:
-		return grant{ClientID: r.ClientID, Subject: r.Subject, Scopes: r.Scopes, AMR: r.AMR, AuthTime: r.AuthTime,
+		return grant{ClientID: r.ClientID, Subject: r.Subject, Scopes: r.Scopes, AMR: r.AMR, IdP: r.IdP, AuthTime: r.AuthTime,
 			TokenClaims: r.TokenClaims, UILocales: r.UILocales}, r.codeKey, nil
 	case *refreshRequest:
 		return r.grant, "", nil

@@ -5,14 +5,18 @@
 #                        SQLite in .data/temporal.db, so sign-ups survive a restart
 #   redis-server         127.0.0.1:$REDIS_PORT (6380), AOF in .data/ (codes, rate limits, accounts)
 #   example connector    127.0.0.1:7071 (the URLs in examples/signupflow.yaml point there)
+#   example IdP          127.0.0.1:7072, an upstream OpenID provider ("Sign in with Woodgrove staff", issuer
+#                        http://127.0.0.1:7072/oidc, client signupflow, secret $WOODGROVE_IDP_SECRET);
+#                        log .data/example-idp.log
 #   signupflow serve     $SIGNUPFLOW_LISTEN (:8080), API and worker in one process, e-mails printed
 #                        here (SMTP_URL=log)
 #   example app          :3000, the OpenID Connect relying party of examples/signupflow.yaml (client
 #                        example-app, redirect URI http://localhost:3000/callback); log .data/example-app.log
 #
 # Each part waits for the one before it to listen. Ctrl-C (or SIGTERM to this script) stops them all;
-# a second Ctrl-C kills whatever is still stopping. If one part dies, the others are stopped too and
-# the script exits non-zero. Logs of all but signupflow are in .data/*.log; signupflow logs to this console.
+# a second Ctrl-C kills whatever is still stopping. After Ctrl-C the script exits 0 ("run: stopped.");
+# if one part dies, the others are stopped too and the script exits non-zero. Logs of all but signupflow
+# are in .data/*.log; signupflow logs to this console.
 set -euo pipefail
 # Started in the background (`make run &`, setsid, CI), a shell inherits SIGINT ignored, and bash cannot
 # trap a signal that was ignored on entry: Ctrl-C would then kill the parts but not this script's
@@ -29,6 +33,8 @@ REDIS_PORT=${REDIS_PORT:-6380}
 TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 CONNECTOR_PORT=7071
+# The example IdP's port is fixed: its issuer http://127.0.0.1:7072/oidc is named in $CONFIG.
+IDP_PORT=7072
 # The example app's port is fixed: its redirect URI http://localhost:3000/callback is registered in $CONFIG.
 APP_PORT=3000
 export SIGNUPFLOW_LISTEN=${SIGNUPFLOW_LISTEN:-:8080}
@@ -41,6 +47,9 @@ export SMTP_URL=${SMTP_URL:-log}
 export SIGNUPFLOW_SECRET=${SIGNUPFLOW_SECRET:-dev-only-secret-change-me-0123456789}
 export SIGNUPFLOW_ADMIN_TOKEN=${SIGNUPFLOW_ADMIN_TOKEN:-dev-admin-token-for-make-run-only}
 export VALIDATE_PASSWORD=${VALIDATE_PASSWORD:-dev-connector-password}
+# The example IdP's client secret: the IdP reads it (--client-secret-env), and so does signupflow
+# (clientSecretEnv of the woodgrove-corp identity provider in $CONFIG).
+export WOODGROVE_IDP_SECRET=${WOODGROVE_IDP_SECRET:-dev-woodgrove-idp-secret-for-make-run}
 # Reviewer API tokens of examples/signupflow.yaml's reviewerGroups (development values).
 export REVIEWER_ALICE_TOKEN=${REVIEWER_ALICE_TOKEN:-dev-alice-reviewer-token}
 export REVIEWER_BOB_TOKEN=${REVIEWER_BOB_TOKEN:-dev-bob-reviewer-token}
@@ -49,7 +58,7 @@ export REVIEWER_SEC1_TOKEN=${REVIEWER_SEC1_TOKEN:-dev-sec1-reviewer-token}
 say() { echo "run: $*"; }
 fail() { echo "run: $*" >&2; exit 1; }
 
-for bin in bin/signupflow bin/example-connector bin/example-app bin/temporal bin/plugins/domain-allowlist bin/plugins/name-normalizer; do
+for bin in bin/signupflow bin/example-connector bin/example-app bin/example-idp bin/temporal bin/plugins/domain-allowlist bin/plugins/name-normalizer; do
   [ -x "$bin" ] || fail "$bin is missing: start the system with 'make run', which builds it."
 done
 [ -f "$CONFIG" ] || fail "configuration file $CONFIG not found (set CONFIG=path/to/signupflow.yaml)."
@@ -89,6 +98,7 @@ check_port "$TEMPORAL_PORT" "Temporal frontend" "set TEMPORAL_PORT"
 check_port "$TEMPORAL_UI_PORT" "Temporal Web UI" "set TEMPORAL_UI_PORT"
 check_port "$REDIS_PORT" "redis-server" "set REDIS_PORT"
 check_port "$CONNECTOR_PORT" "example connector" "change the connector URLs in $CONFIG and EXAMPLE_CONNECTOR_LISTEN"
+check_port "$IDP_PORT" "example IdP" "stop what holds it (the IdP's issuer in $CONFIG names this port)"
 check_port "$API_PORT" "signupflow API" "set SIGNUPFLOW_LISTEN, e.g. SIGNUPFLOW_LISTEN=:8081"
 check_port "$APP_PORT" "example app" "stop what holds it (the app's redirect URI in $CONFIG names this port)"
 [ "$busy" = 0 ] || exit 1
@@ -164,7 +174,9 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
+# Ctrl-C is how a person ends `make run`: once every part has stopped, that is a clean end (status 0, so
+# make prints no "Error 130"). SIGTERM from elsewhere keeps 143, and a part that died exits non-zero below.
+trap 'exit 0' INT
 trap 'exit 143' TERM
 
 say "starting the Temporal dev server (SQLite .data/temporal.db, log .data/temporal.log)"
@@ -185,6 +197,14 @@ start "example connector" .data/example-connector.log \
   env EXAMPLE_CONNECTOR_LISTEN=127.0.0.1:$CONNECTOR_PORT ./bin/example-connector
 wait_port $! "$CONNECTOR_PORT" 30
 
+# Before signupflow, so that its discovery of the woodgrove-corp provider succeeds at start-up.
+say "starting the example IdP on 127.0.0.1:$IDP_PORT (issuer http://127.0.0.1:$IDP_PORT/oidc, log .data/example-idp.log)"
+start "example IdP" .data/example-idp.log \
+  env EXAMPLE_IDP_LISTEN=127.0.0.1:$IDP_PORT EXAMPLE_IDP_ISSUER=http://127.0.0.1:$IDP_PORT/oidc \
+  EXAMPLE_IDP_REDIRECT_URL=http://localhost:$API_PORT/federation/callback \
+  ./bin/example-idp --client-id signupflow --client-secret-env WOODGROVE_IDP_SECRET
+wait_port $! "$IDP_PORT" 30
+
 wait_port "$temporal_pid" "$TEMPORAL_PORT" 120
 wait_port "$temporal_pid" "$TEMPORAL_UI_PORT" 60
 
@@ -203,6 +223,7 @@ run: ready.
 run:   Example app   http://localhost:$APP_PORT   (start here: Sign up, then Sign in)
 run:   Sign-up page  http://localhost:$API_PORT/signup?client_id=partner-portal&redirect_uri=http://localhost:3000/callback&state=demo
 run:   Console       http://localhost:$API_PORT/console   (reviewer token: $REVIEWER_ALICE_TOKEN)
+run:   Woodgrove IdP http://127.0.0.1:$IDP_PORT/oidc/.well-known/openid-configuration   ("Woodgrove staff" sign-in)
 run:   API           http://localhost:$API_PORT   (admin token: $SIGNUPFLOW_ADMIN_TOKEN)
 run:   Temporal UI   http://localhost:$TEMPORAL_UI_PORT
 run:   e-mails (one-time codes) are printed below; Ctrl-C stops everything.

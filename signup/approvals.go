@@ -22,6 +22,7 @@ func (s *Service) ApprovalView(ctx context.Context, id string, me *reviewers.Mem
 	if err != nil {
 		return nil, s.approvalError(err)
 	}
+	s.noteApproval(ctx, id, me, view)
 	return view, nil
 }
 
@@ -116,6 +117,7 @@ func (s *Service) decide(ctx context.Context, id string, me *reviewers.Member, d
 	}
 	// The audit line of the decision is written by the workflow, once, with the stage it decided.
 	s.Metrics.ApprovalDecision(d.Decision, decisionLatency(&view, me.ID))
+	s.noteApproval(ctx, id, me, &view)
 	return &view, nil
 }
 
@@ -127,22 +129,17 @@ func (s *Service) DecideByLink(ctx context.Context, link *reviewers.Link, me *re
 	if e := invalidDecision(d); e != nil {
 		return nil, e
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.UpdateTimeout)
-	defer cancel()
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+	var view workflows.ApprovalView
+	err := s.runUpdate(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: link.SignupID, RunID: link.RunID, UpdateName: workflows.UpdateDecide,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
 		Args: []any{&workflows.DecisionInput{ReviewerID: me.ID, ReviewerEmail: me.Email, Groups: me.Groups,
 			Decision: d.Decision, Reason: d.Reason, Via: "link", Stage: link.Stage}},
-	})
-	var view workflows.ApprovalView
-	if err == nil {
-		err = h.Get(ctx, &view)
-	}
+	}, &view)
 	if err != nil {
 		return nil, s.approvalError(err)
 	}
 	s.Metrics.ApprovalDecision(d.Decision, decisionLatency(&view, me.ID))
+	s.noteApproval(ctx, link.SignupID, me, &view)
 	return &view, nil
 }
 

@@ -54,6 +54,7 @@ type authBinding struct {
 	AuthRequestID string           `json:"authRequestId"`
 	RedirectURI   string           `json:"redirectUri,omitempty"` // set once the request is finished
 	Status        workflows.Status `json:"status,omitempty"`      // the status that finished it
+	IdP           string           `json:"idp,omitempty"`         // a federated sign-up's issuer
 }
 
 func bindingKey(id, tokenHash string) string {
@@ -90,11 +91,17 @@ func (s *Service) AuthRequest(ctx context.Context, id, clientID string) (*loginr
 
 // bind remembers the request for the session until the request expires.
 func (s *Service) bind(ctx context.Context, id, tokenHash string, req *loginreq.Request) error {
+	return s.bindWith(ctx, id, tokenHash, req, "")
+}
+
+// bindWith is bind; idp, when set, is the issuer of the federated identity the sign-up proves (its
+// completion signs in with amr fed and the idp claim).
+func (s *Service) bindWith(ctx context.Context, id, tokenHash string, req *loginreq.Request, idp string) error {
 	ttl := time.Until(req.ExpiresAt)
 	if ttl < time.Second {
 		ttl = time.Second
 	}
-	raw, err := json.Marshal(&authBinding{AuthRequestID: req.ID})
+	raw, err := json.Marshal(&authBinding{AuthRequestID: req.ID, IdP: idp})
 	if err != nil {
 		return err
 	}
@@ -171,18 +178,12 @@ func (s *Service) FinishAuthRequest(ctx context.Context, id, tokenHash string, s
 	if b == nil || b.RedirectURI != "" {
 		return redirectOf(b), nil
 	}
-	var to string
-	if st == workflows.StatusCompleted {
-		if accountID == "" {
-			// A session that never proved the mailbox sees no account (the owner completed): nothing
-			// to finish for it.
-			return "", nil
-		}
-		// The sign-up proved the address with a code; the proof counts from now (max_age is met).
-		to, err = s.Login.Complete(fctx, b.AuthRequestID, accountID, []string{loginreq.AMROTP}, time.Now())
-	} else {
-		to, err = s.Login.Deny(fctx, b.AuthRequestID, denyMessage(st, userMessage))
+	if st == workflows.StatusCompleted && accountID == "" {
+		// A session that never proved the mailbox sees no account (the owner completed): nothing to
+		// finish for it.
+		return "", nil
 	}
+	to, err := s.finish(fctx, b, st, accountID, userMessage)
 	if errors.Is(err, loginreq.ErrUnknown) {
 		// Expired (or finished elsewhere) meanwhile: nothing to send the browser to any more.
 		s.unbind(fctx, id, tokenHash)
@@ -203,6 +204,19 @@ func (s *Service) FinishAuthRequest(ctx context.Context, id, tokenHash string, s
 		s.log.Error("cannot keep a finished authorization request's redirect", "signupId", id, "error", err)
 	}
 	return to, nil
+}
+
+// finish completes the bound request for the account of a Completed sign-up (the proof counts from
+// now, so max_age is met: a code, or the federated identity's provider), or denies it with the
+// applicant's message.
+func (s *Service) finish(ctx context.Context, b *authBinding, st workflows.Status, accountID, userMessage string) (string, error) {
+	switch {
+	case st != workflows.StatusCompleted:
+		return s.Login.Deny(ctx, b.AuthRequestID, denyMessage(st, userMessage))
+	case b.IdP != "":
+		return s.Login.CompleteFederated(ctx, b.AuthRequestID, accountID, b.IdP, time.Now())
+	}
+	return s.Login.Complete(ctx, b.AuthRequestID, accountID, []string{loginreq.AMROTP}, time.Now())
 }
 
 func redirectOf(b *authBinding) string {

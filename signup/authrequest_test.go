@@ -33,6 +33,10 @@ func (r *requests) Get(_ context.Context, id string) (*loginreq.Request, error) 
 	return nil, loginreq.ErrUnknown
 }
 
+func (r *requests) CompleteFederated(ctx context.Context, id, accountID, issuer string, at time.Time) (string, error) {
+	return r.Complete(ctx, id, accountID, []string{loginreq.AMRFederated, "idp=" + issuer}, at)
+}
+
 func (r *requests) Complete(_ context.Context, id, accountID string, amr []string, _ time.Time) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

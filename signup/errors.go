@@ -35,6 +35,7 @@ const (
 	CodeInternal        = "internal_error"
 	CodeTooManyFailures = "too_many_failures"
 	CodeInvalidCursor   = "invalid_cursor"
+	CodeRequestExpired  = "request_expired" // the authorization request expired or was finished meanwhile
 )
 
 // Error is a refusal or failure of the service, shaped as an RFC 9457 problem (its JSON form is the

@@ -3,31 +3,36 @@ package signup
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/signupflow/signupflow/address"
+	"github.com/signupflow/signupflow/inbox"
 	"github.com/signupflow/signupflow/reviewers"
 	"github.com/signupflow/signupflow/workflows"
 )
 
-// Inbox limits.
+// Inbox limits. A page walks the reviewer's inbox in the index in Redis (package inbox), oldest first,
+// and shows the rows the index holds: it reads no visibility, so it costs the same at any queue length.
+// What the reviewer decided and their own requests are passed over; a page looks at no more than
+// inboxMaxScan index entries, and past that ends short, with a cursor that resumes after what it looked
+// at.
 const (
-	// MaxInboxScan bounds how many pending sign-ups one inbox read takes from visibility. SQL
-	// visibility cannot sort by a search attribute, so the inbox is sorted here (oldest first).
-	MaxInboxScan      = 5000
 	DefaultInboxLimit = 50
 	MaxInboxLimit     = 100
+	inboxMaxScan      = 1000
+	// InboxGrace: the index is repaired from visibility only where its last write is older than this:
+	// a fresher write may know what visibility does not list yet.
+	InboxGrace = time.Minute
 )
 
 var (
@@ -44,7 +49,7 @@ func ValidFlowID(id string) bool { return flowIDPattern.MatchString(id) }
 
 // InboxDomain is the canonical (ASCII, IDNA) form of an inbox domain filter, as the search attribute
 // SignupEmailDomain holds it: "bücher.example" finds "xn--bcher-kva.example". It is also checked against
-// a strict pattern, because it goes into a visibility query. Empty is no filter.
+// a strict pattern, because it becomes part of a Redis key. Empty is no filter.
 func InboxDomain(raw string) (string, bool) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -72,31 +77,28 @@ type InboxItem struct {
 	Summary      []workflows.SummaryItem `json:"summary,omitempty"`
 }
 
-// Inbox is a page of the inbox. Truncated says that more than MaxInboxScan sign-ups matched: the
-// inbox is then not complete (narrow it with flow or domain).
+// Inbox is a page of the inbox. A page may hold fewer than the limit and still have a next cursor,
+// when what it skipped (the reviewer's own and decided requests) reached its bound.
 type Inbox struct {
 	Items      []InboxItem `json:"items"`
 	NextCursor string      `json:"nextCursor,omitempty"`
-	Truncated  bool        `json:"truncated,omitempty"`
 }
 
-// InboxFilter selects a page of the inbox. Flow must pass ValidFlowID and Domain come from InboxDomain:
-// both go into a visibility query.
+// InboxFilter selects a page of the inbox. Flow must pass ValidFlowID and Domain come from InboxDomain.
 type InboxFilter struct {
 	Flow, Domain string
 	Limit        int     // rows per page (DefaultInboxLimit when 0)
 	After        *Cursor // the page after this row; nil: the first page
 }
 
-// Cursor is where a page of the inbox ends: the last row's pending time and id.
+// Cursor is where a page of the inbox ends: a place in the inbox order (pending since, id).
 type Cursor struct {
-	since time.Time
-	id    string
+	pos inbox.Pos
 }
 
 // Encode is the cursor as an opaque URL-safe string.
 func (k Cursor) Encode() string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(k.since.UnixNano(), 10) + "|" + k.id))
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(k.pos.Since*1000, 10) + "|" + k.pos.ID))
 }
 
 // DecodeCursor reads what Encode wrote; false for anything else.
@@ -110,130 +112,77 @@ func DecodeCursor(raw string) (*Cursor, bool) {
 	if !ok || err != nil || !signupIDPattern.MatchString(id) {
 		return nil, false
 	}
-	return &Cursor{since: time.Unix(0, n).UTC(), id: id}, true
-}
-
-func (k Cursor) before(since time.Time, id string) bool {
-	return k.since.Before(since) || (k.since.Equal(since) && k.id < id)
+	return &Cursor{pos: inbox.PosOf(time.Unix(0, n), id)}, true
 }
 
 // Inbox is a page of the pending sign-ups the reviewer may decide, oldest first: the reviewer API's and
 // the console's. A failure is logged and answered as unavailable (retry in 5 s).
 func (s *Service) Inbox(ctx context.Context, me *reviewers.Member, f *InboxFilter) (*Inbox, error) {
-	var items []InboxItem
-	truncated := false
-	err := errors.New("no Temporal client")
-	if s.Temporal != nil {
-		items, truncated, err = s.scanInbox(ctx, me, f)
+	var page *Inbox
+	err := errors.New("no Redis")
+	if s.Redis != nil {
+		page, err = s.readInbox(ctx, me, f)
 	}
 	if err != nil {
 		s.log.Error("cannot list the inbox", "reviewer", me.ID, "error", err)
 		return nil, NewError(http.StatusServiceUnavailable, CodeUnavailable, "the inbox is temporarily unavailable").WithRetry(5).wrap(err)
 	}
-	page := cutPage(items, f)
-	page.Truncated = truncated
 	return page, nil
 }
 
-// cutPage cuts the sorted inbox to the filter's page.
-func cutPage(items []InboxItem, f *InboxFilter) *Inbox {
+// readInbox walks the index from the cursor until the page is full and one more row shows that another
+// page follows, the index has no more, or the bound is reached.
+func (s *Service) readInbox(ctx context.Context, me *reviewers.Member, f *InboxFilter) (*Inbox, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultInboxLimit
 	}
 	out := &Inbox{Items: []InboxItem{}}
-	for _, it := range items {
-		if f.After != nil && !f.After.before(it.PendingSince, it.ID) {
-			continue
-		}
-		if len(out.Items) == limit {
-			last := out.Items[len(out.Items)-1]
-			out.NextCursor = Cursor{since: last.PendingSince, id: last.ID}.Encode()
-			break
-		}
-		out.Items = append(out.Items, it)
-	}
-	return out
-}
-
-// inboxQuery selects, from visibility, the pending sign-ups whose current stage one of the groups may
-// decide. Every value in it is an id or domain checked against a strict pattern, so nothing needs quoting.
-func inboxQuery(groups []string, f *InboxFilter) string {
-	quoted := make([]string, len(groups))
-	for i, g := range groups {
-		quoted[i] = "'" + g + "'"
-	}
-	q := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s' AND %s IN (%s)",
-		workflows.SignupWorkflow, workflows.SAStatus.GetName(), workflows.StatusPendingApproval,
-		workflows.SAApprovalGroups.GetName(), strings.Join(quoted, ", "))
-	if f.Flow != "" {
-		q += fmt.Sprintf(" AND %s = '%s'", workflows.SAFlow.GetName(), f.Flow)
-	}
-	if f.Domain != "" {
-		q += fmt.Sprintf(" AND %s = '%s'", workflows.SAEmailDomain.GetName(), f.Domain)
-	}
-	return q
-}
-
-// scanInbox reads every pending sign-up the reviewer may decide, oldest first.
-func (s *Service) scanInbox(ctx context.Context, me *reviewers.Member, f *InboxFilter) ([]InboxItem, bool, error) {
 	if len(me.Groups) == 0 {
-		return nil, false, nil
+		return out, nil
 	}
-	query := inboxQuery(me.Groups, f)
+	q := inbox.Query{Groups: me.Groups, Flow: f.Flow, Domain: f.Domain, Skip: me.ID, MaxScan: inboxMaxScan}
+	if f.After != nil {
+		q.After = f.After.pos
+	}
+	var last inbox.Pos
 	now := time.Now()
-	var items []InboxItem
-	var token []byte
-	for scanned := 0; ; {
-		if scanned >= MaxInboxScan {
-			s.log.Warn("inbox truncated", "reviewer", me.ID, "scanned", scanned)
-			sortInbox(items)
-			return items, true, nil
-		}
-		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: s.Config.Temporal.Namespace, PageSize: 1000, NextPageToken: token, Query: query,
-		})
+	for q.MaxScan > 0 {
+		q.Want = limit + 1 - len(out.Items)
+		walk, err := s.inboxIndex().Scan(ctx, q)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
-		scanned += len(resp.Executions)
-		items = appendInbox(items, resp, me, now)
-		if token = resp.NextPageToken; len(token) == 0 {
-			break
+		for _, h := range walk.Hits {
+			it, ok := inboxItem(h, now)
+			if !ok || strings.EqualFold(it.Email, me.Email) {
+				continue // no row, or the reviewer's own request
+			}
+			if len(out.Items) == limit {
+				out.NextCursor = Cursor{pos: last}.Encode()
+				return out, nil
+			}
+			out.Items, last = append(out.Items, it), h.Pos
 		}
+		if walk.Done {
+			return out, nil
+		}
+		q.After, q.MaxScan = walk.Last, q.MaxScan-walk.Scanned
 	}
-	sortInbox(items)
-	return items, false, nil
+	out.NextCursor = Cursor{pos: q.After}.Encode()
+	return out, nil
 }
 
-// appendInbox adds a visibility page's sign-ups the reviewer may decide (not their own, not decided).
-func appendInbox(items []InboxItem, resp *workflowservice.ListWorkflowExecutionsResponse, me *reviewers.Member, now time.Time) []InboxItem {
-	dc := converter.GetDefaultDataConverter()
-	for _, ex := range resp.Executions {
-		var e workflows.InboxEntry
-		p, ok := ex.GetMemo().GetFields()[workflows.MemoInbox]
-		if !ok || dc.FromPayload(p, &e) != nil {
-			continue // not yet published; the next read shows it
-		}
-		if slices.Contains(e.DecidedBy, me.ID) || strings.EqualFold(e.Email, me.Email) {
-			continue // decided already, or the reviewer's own sign-up
-		}
-		age := now.Sub(e.PendingSince)
-		items = append(items, InboxItem{ID: ex.GetExecution().GetWorkflowId(), Email: e.Email,
-			DisplayName: e.DisplayName, Flow: e.FlowID, AppName: e.AppName, Stage: e.Stage,
-			PendingSince: e.PendingSince.UTC(), AgeSeconds: int64(age / time.Second), Age: HumanAge(age),
-			ExpiresAt: e.ExpiresAt.UTC(), Summary: e.Summary})
+// inboxItem is the row an index entry holds (the sign-up's inbox memo); false when it holds none.
+func inboxItem(h inbox.Hit, now time.Time) (InboxItem, bool) {
+	var e workflows.InboxEntry
+	if err := json.Unmarshal(h.Entry.Row, &e); err != nil || e.PendingSince.IsZero() {
+		return InboxItem{}, false
 	}
-	return items
-}
-
-func sortInbox(items []InboxItem) {
-	slices.SortFunc(items, func(x, y InboxItem) int {
-		if c := x.PendingSince.Compare(y.PendingSince); c != 0 {
-			return c
-		}
-		return strings.Compare(x.ID, y.ID)
-	})
+	age := now.Sub(e.PendingSince)
+	return InboxItem{ID: h.ID, Email: e.Email, DisplayName: e.DisplayName, Flow: e.FlowID, AppName: e.AppName,
+		Stage: e.Stage, PendingSince: e.PendingSince.UTC(), AgeSeconds: int64(age / time.Second), Age: HumanAge(age),
+		ExpiresAt: e.ExpiresAt.UTC(), Summary: e.Summary}, true
 }
 
 // HumanAge is a short age for people: "12 min", "3 h", "4 d".

@@ -18,9 +18,11 @@ import (
 
 	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/clientip"
+	"github.com/signupflow/signupflow/federation"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/loginreq"
 	"github.com/signupflow/signupflow/metrics"
+	"github.com/signupflow/signupflow/workflows"
 )
 
 // KeyPrefix prefixes every Redis key signupflow writes.
@@ -39,6 +41,8 @@ type Deps struct {
 	// Login is the OpenID provider's pending authorization requests: a JSON sign-up started with one
 	// finishes it when it ends (authrequest.go). nil: no provider, a start with one is refused.
 	Login loginreq.Store
+	// Federation is the upstream identity providers (federated.go). nil: none.
+	Federation *federation.Registry
 }
 
 // Service runs sign-ups and approvals for the API and the pages.
@@ -48,6 +52,7 @@ type Service struct {
 	limiter *redis_rate.Limiter
 	budget  *budget.Store
 	clients *clientip.Resolver
+	busy    busyWait
 }
 
 // New makes the service; a missing logger is slog.Default and a zero UpdateTimeout is 2 minutes.
@@ -58,7 +63,7 @@ func New(d Deps) *Service {
 	if d.UpdateTimeout == 0 {
 		d.UpdateTimeout = 2 * time.Minute
 	}
-	s := &Service{Deps: d, log: d.Logger, clients: clientResolver(d.Config, d.Logger)}
+	s := &Service{Deps: d, log: d.Logger, clients: clientResolver(d.Config, d.Logger), busy: defaultBusyWait}
 	if d.Redis != nil {
 		s.limiter = redis_rate.NewLimiter(d.Redis)
 	}
@@ -104,15 +109,66 @@ func clientResolver(cfg *flow.Config, log *slog.Logger) *clientip.Resolver {
 	return r
 }
 
-// update runs a workflow update and waits for its result, at most UpdateTimeout.
+// update runs a workflow update and waits for its result (runUpdate). With an Idempotency-Key in ctx
+// (WithIdempotencyKey) its Update ID derives from the key (updateID): the server answers an update
+// it has completed under that id with the recorded outcome, and runs nothing again.
 func (s *Service) update(ctx context.Context, id, name string, arg, out any) error {
+	return s.runUpdate(ctx, client.UpdateWorkflowOptions{WorkflowID: id, UpdateName: name, Args: []any{arg},
+		UpdateID: updateID(ctx, id, name, arg)}, out)
+}
+
+// runUpdate sends an update and waits for its result, at most UpdateTimeout. An update the workflow
+// refused as busy is sent again for a few seconds first (busyWait): the workflow runs one step at a
+// time, and a second step sent while the first finishes should wait for it, not fail.
+func (s *Service) runUpdate(ctx context.Context, opts client.UpdateWorkflowOptions, out any) error {
+	opts.WaitForStage = client.WorkflowUpdateStageCompleted
+	return s.awaitUpdate(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
+		return s.Temporal.UpdateWorkflow(ctx, opts)
+	}, out)
+}
+
+// awaitUpdate sends an update with send (UpdateWorkflow, or UpdateWithStartWorkflow for a start)
+// and waits for its result, as runUpdate says.
+func (s *Service) awaitUpdate(ctx context.Context, send func(context.Context) (client.WorkflowUpdateHandle, error), out any) error {
 	ctx, cancel := context.WithTimeout(ctx, s.UpdateTimeout)
 	defer cancel()
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	return s.busy.retry(ctx, func() error {
+		h, err := send(ctx)
+		if err != nil {
+			return err
+		}
+		return h.Get(ctx, out)
 	})
-	if err != nil {
-		return err
+}
+
+// busyWait is how a step the workflow refused as busy is tried again: after first, doubling to at
+// most max, until total has passed since the first try; then the refusal is the answer. A refusal
+// writes nothing to the history (the validator refused it), so the same Update ID may be sent again.
+type busyWait struct {
+	first, max, total time.Duration
+}
+
+// defaultBusyWait tries again after 100 ms, doubling to 1 s, for 5 s in all.
+var defaultBusyWait = busyWait{first: 100 * time.Millisecond, max: time.Second, total: 5 * time.Second}
+
+// retry runs call until it is not refused as busy, b.total has passed, or ctx ends; it returns the
+// last call's error.
+func (b busyWait) retry(ctx context.Context, call func() error) error {
+	deadline := time.Now().Add(b.total)
+	pause := b.first
+	for {
+		err := call()
+		left := time.Until(deadline)
+		if !refusedAs(err, workflows.ErrBusy) || left <= 0 {
+			return err
+		}
+		t := time.NewTimer(min(pause, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		pause = min(2*pause, b.max)
 	}
-	return h.Get(ctx, out)
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
@@ -75,49 +74,4 @@ func TestApprovalErrors(t *testing.T) {
 	require.Equal(t, KindInvalid, e.Kind)
 	require.Equal(t, "reason", e.Fields[0].Field)
 	require.Nil(t, invalidDecision(&Decision{Decision: workflows.DecisionApprove}))
-}
-
-// One page cut for the reviewer API and the console: oldest first, a cursor that resumes after the
-// last row, and no cursor on the last page.
-func TestInboxPages(t *testing.T) {
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	var items []InboxItem
-	for i := range 5 {
-		items = append(items, InboxItem{ID: fmt.Sprintf("signup-f-%032x", i), PendingSince: t0.Add(time.Duration(i) * time.Minute)})
-	}
-	f := &InboxFilter{Limit: 2}
-	var seen []string
-	for range 3 {
-		page := cutPage(items, f)
-		for _, it := range page.Items {
-			seen = append(seen, it.ID)
-		}
-		if page.NextCursor == "" {
-			break
-		}
-		k, ok := DecodeCursor(page.NextCursor)
-		require.True(t, ok)
-		f.After = k
-	}
-	require.Len(t, seen, 5)
-	require.Equal(t, items[0].ID, seen[0])
-	require.Equal(t, items[4].ID, seen[4])
-	require.NotNil(t, cutPage(nil, &InboxFilter{}).Items, "an empty page is [] in JSON, not null")
-	for _, bad := range []string{"nope", Cursor{since: t0, id: "not-an-id"}.Encode()} {
-		_, ok := DecodeCursor(bad)
-		require.False(t, ok, bad)
-	}
-}
-
-func TestInboxQueryHoldsOnlyCheckedValues(t *testing.T) {
-	d, ok := InboxDomain(" Bücher.example ")
-	require.True(t, ok)
-	require.Equal(t, "xn--bcher-kva.example", d)
-	_, ok = InboxDomain("x' OR 1=1")
-	require.False(t, ok)
-	require.False(t, ValidFlowID("f' OR 'a"))
-	q := inboxQuery([]string{"managers"}, &InboxFilter{Flow: "f", Domain: d})
-	require.Contains(t, q, "IN ('managers')")
-	require.Contains(t, q, "= 'f'")
-	require.Contains(t, q, "= 'xn--bcher-kva.example'")
 }

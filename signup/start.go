@@ -73,6 +73,9 @@ type StartResult struct {
 	ResendAfterSeconds int
 	Pending            bool
 	UserMessage        string
+	// AccountID is set when the start ended the sign-up Completed at once (a federated identity whose
+	// account was found or linked).
+	AccountID string
 }
 
 // Start starts the sign-up workflow of an address, or opens an additional session on the running one,
@@ -104,15 +107,13 @@ func (s *Service) Start(ctx context.Context, in *StartInput) (*StartResult, erro
 			return nil, NewError(http.StatusServiceUnavailable, CodeUnavailable, "the service is temporarily unavailable").WithRetry(5)
 		}
 	}
-	res, err := s.startOrAttach(ctx, id, in.Email, snap, &workflows.SessionInput{TokenHash: hash, UILocales: in.UILocales})
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) && ae.Type() == workflows.ErrPendingApproval {
-		var view workflows.StatusView
-		_ = ae.Details(&view)
+	res, err := s.startOrAttach(ctx, &workflows.SignupInput{SignupID: id, Email: in.Email, Flow: *snap},
+		workflows.UpdateSession, &workflows.SessionInput{TokenHash: hash, UILocales: in.UILocales})
+	if pending, ok := s.pendingStart(err, id); ok {
 		if in.AuthRequest != nil {
 			s.unbind(ctx, id, hash) // no session was opened
 		}
-		return &StartResult{ID: id, Status: workflows.StatusPendingApproval, Pending: true, UserMessage: view.UserMessage}, nil
+		return pending, nil
 	}
 	if err != nil {
 		if in.AuthRequest != nil {
@@ -133,6 +134,28 @@ func (s *Service) Start(ctx context.Context, in *StartInput) (*StartResult, erro
 		ResendAfterSeconds: res.ResendAfterSeconds}, nil
 }
 
+// pendingStart is the answer to a start refused because the sign-up waits for a reviewer: no session
+// was opened and no code mailed.
+func (s *Service) pendingStart(err error, id string) (*StartResult, bool) {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != workflows.ErrPendingApproval {
+		return nil, false
+	}
+	var view workflows.StatusView
+	_ = ae.Details(&view)
+	return &StartResult{ID: id, Status: workflows.StatusPendingApproval, Pending: true, UserMessage: view.UserMessage}, true
+}
+
+// perClientStart is the start limit per client (per minute): a start, or a round trip to an identity
+// provider.
+func (s *Service) perClientStart(ctx context.Context, clientKey string) *Error {
+	res, err := s.limiter.Allow(ctx, KeyPrefix+"rl:start:ip:"+clientKey, redis_rate.PerMinute(s.Config.Server.StartsPerMinutePerIP))
+	if e := s.limitError("start_per_ip", res, err, "too many sign-ups started from your address; try again later"); e != nil {
+		return e
+	}
+	return nil
+}
+
 // internal is a failure before anything was tried: answered 503, but not a refusal to show on a form.
 func internal(detail string) *Error {
 	e := NewError(http.StatusServiceUnavailable, CodeUnavailable, detail)
@@ -140,29 +163,35 @@ func internal(detail string) *Error {
 	return e
 }
 
-// startOrAttach starts the workflow unless one is running, then opens the session on it. A run that
-// has ended but is still closing (sending the completion e-mail) refuses new sessions: wait for it to
-// close, then start a fresh run.
-func (s *Service) startOrAttach(ctx context.Context, id, email string, snap *flow.Snapshot, sess *workflows.SessionInput) (*workflows.StepResult, error) {
+// startOrAttach opens the session with one update-with-start request: the workflow is started unless
+// a run is open (USE_EXISTING attaches to it; ALLOW_DUPLICATE starts a new run after a closed one),
+// and a new run gets the update in its first workflow task — one round trip, where a start and an
+// update were two. The update waits like every step (busy retries, UpdateTimeout; runUpdate). A run
+// that has ended but is still closing (sending the completion e-mail) refuses new sessions: wait for
+// it to close, then start a fresh run. A run that closed while the update was on its way is not
+// found: try again, which starts a fresh run.
+func (s *Service) startOrAttach(ctx context.Context, in *workflows.SignupInput, update string, sess any) (*workflows.StepResult, error) {
 	var res workflows.StepResult
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		var run client.WorkflowRun
-		run, err = s.Temporal.ExecuteWorkflow(ctx, startOptions(s.Config.Temporal.TaskQueue, id, email, snap),
-			workflows.SignupWorkflow, &workflows.SignupInput{SignupID: id, Email: email, Flow: *snap})
-		if err != nil {
-			return nil, err
-		}
-		err = s.update(ctx, id, workflows.UpdateSession, sess, &res)
+		var op client.WithStartWorkflowOperation
+		err = s.awaitUpdate(ctx, func(ctx context.Context) (client.WorkflowUpdateHandle, error) {
+			// An operation is executed once: each try (a busy retry too) makes its own.
+			op = s.Temporal.NewWithStartWorkflowOperation(startOptions(s.Config.Temporal.TaskQueue, in.SignupID, in.Email, &in.Flow),
+				workflows.SignupWorkflow, in)
+			return s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+				StartWorkflowOperation: op,
+				UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: in.SignupID, UpdateName: update, Args: []any{sess},
+					UpdateID: updateID(ctx, in.SignupID, update, sess), WaitForStage: client.WorkflowUpdateStageCompleted},
+			})
+		}, &res)
 		var nf *serviceerror.NotFound
 		var ae *temporal.ApplicationError
 		switch {
 		case errors.As(err, &nf):
-			continue // closed between the two calls
+			continue // closed while the update was on its way
 		case errors.As(err, &ae) && ae.Type() == workflows.ErrWrongState:
-			wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			_ = run.Get(wctx, nil) // its outcome does not matter, only that it closed
-			cancel()
+			awaitClose(ctx, op)
 			continue
 		}
 		break
@@ -171,6 +200,16 @@ func (s *Service) startOrAttach(ctx context.Context, id, email string, snap *flo
 		return nil, err
 	}
 	return &res, nil
+}
+
+// awaitClose waits, at most 15 s, until the run that op started or attached to has closed; its outcome
+// does not matter.
+func awaitClose(ctx context.Context, op client.WithStartWorkflowOperation) {
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if run, err := op.Get(wctx); err == nil {
+		_ = run.Get(wctx, nil)
+	}
 }
 
 func startOptions(taskQueue, id, email string, snap *flow.Snapshot) client.StartWorkflowOptions {
@@ -190,9 +229,7 @@ func startOptions(taskQueue, id, email string, snap *flow.Snapshot) client.Start
 // startLimits applies the start limits: per client per minute, and per e-mail domain per flow per
 // day. When Redis is down it refuses (fails closed) with 503 rather than letting floods through.
 func (s *Service) startLimits(ctx context.Context, app *flow.Application, email, clientKey string) *Error {
-	perIP := s.Config.Server.StartsPerMinutePerIP
-	res, err := s.limiter.Allow(ctx, KeyPrefix+"rl:start:ip:"+clientKey, redis_rate.PerMinute(perIP))
-	if e := s.limitError("start_per_ip", res, err, "too many sign-ups started from your address; try again later"); e != nil {
+	if e := s.perClientStart(ctx, clientKey); e != nil {
 		return e
 	}
 	f := s.Config.UserFlow(app.UserFlow)
@@ -220,7 +257,7 @@ func (s *Service) startLimits(ctx context.Context, app *flow.Application, email,
 		}
 		h := sha256.Sum256([]byte(domain))
 		key := KeyPrefix + "rl:start:domain:" + f.ID + ":" + hex.EncodeToString(h[:12])
-		res, err = s.limiter.Allow(ctx, key, redis_rate.Limit{Rate: n, Burst: n, Period: 24 * time.Hour})
+		res, err := s.limiter.Allow(ctx, key, redis_rate.Limit{Rate: n, Burst: n, Period: 24 * time.Hour})
 		return s.limitError("start_per_domain", res, err, "too many sign-ups started from this e-mail domain today; try again later")
 	}
 	return nil

@@ -13,6 +13,8 @@ package web
 //	POST /signup/details         submit the attributes
 //	GET  /signup/result          blocked, pending (updates by itself), completed (back to the app), ...
 //	GET  /signup/status          JSON {status, next} for the pending page's script
+//
+// Every POST answers 303: the page it goes to shows a refusal and what was typed once (flash.go).
 
 import (
 	"net/http"
@@ -108,7 +110,7 @@ func (a *applicant) restartURL() string {
 		return ""
 	}
 	if id := a.ws.Data[wsAuthRequest]; id != "" {
-		return loginURL(id)
+		return loginPageURL(id, a.ws.Data[wsLoginSignIn] == "1")
 	}
 	q := url.Values{}
 	q.Set("client_id", a.app.ClientID)
@@ -127,7 +129,7 @@ func (a *applicant) tokenHash() string { return a.ws.Data[wsToken] }
 // pageError shows the error page in the applicant's language and look (a nil applicant: the browser's
 // language and the default look).
 func (s *site) pageError(c *gin.Context, a *applicant, status int, titleKey, msgKey string) {
-	locale, brand := defaultLocale, s.branding("", "")
+	locale, brand := defaultLocale, s.branding("", "", "")
 	if a != nil {
 		locale, brand = a.locale, a.brand
 	} else {
@@ -164,7 +166,7 @@ func (s *site) newApplicant(ws *webSession, app *flow.Application, locale string
 	if !knownLocale(locale) {
 		locale = defaultLocale
 	}
-	return &applicant{ws: ws, app: app, locale: locale, brand: s.branding(app.UserFlow, app.Name), t: translator(locale)}
+	return &applicant{ws: ws, app: app, locale: locale, brand: s.branding(app.UserFlow, app.Name, locale), t: translator(locale)}
 }
 
 // postApplicant is loadApplicant for a form post: the CSRF token must match first.

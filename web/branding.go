@@ -19,9 +19,9 @@ type pageBranding struct {
 // defaultBrandTitle is the header title when neither the flow nor the application names one.
 const defaultBrandTitle = "Sign up"
 
-// branding is the look of the pages of a user flow (flowID "" for the default look). appName is the
-// application's name, the title when the flow sets none.
-func (s *site) branding(flowID, appName string) pageBranding {
+// branding is the look of the pages of a user flow (flowID "" for the default look) in a page language.
+// appName is the application's name, the title when the flow sets none.
+func (s *site) branding(flowID, appName, locale string) pageBranding {
 	b := pageBranding{Title: appName}
 	if b.Title == "" {
 		b.Title = defaultBrandTitle
@@ -33,8 +33,8 @@ func (s *site) branding(flowID, appName string) pageBranding {
 	if f == nil {
 		return b
 	}
-	if f.Branding.Title != "" {
-		b.Title = f.Branding.Title
+	if t := f.Branding.Title.For(locale); t != "" {
+		b.Title = t
 	}
 	b.LogoURL = f.Branding.LogoURL
 	b.SupportEmail = f.Branding.SupportEmail

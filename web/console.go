@@ -11,10 +11,14 @@ package web
 //	GET  /console/inbox.json       the inbox page as JSON, for console.js to refresh the table
 //	GET  /console/requests/:id     a request in full and the approve / deny form
 //	POST /console/requests/:id     decide (via "console")
+//
+// The posts answer 303 (Post/Redirect/Get): a refused sign-in goes back to the form, a decision to the
+// request's page, which shows the outcome once (flash.go).
 
 import (
 	"crypto/subtle"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,13 +39,10 @@ const (
 // consoleMaxSession is how long a console sign-in lasts, however active the reviewer is.
 const consoleMaxSession = 12 * time.Hour
 
-// consoleBrand is the look of every console page.
-var consoleBrand = pageBranding{Title: "Reviewer console"}
-
-// Console messages said more than once.
+// Console messages said more than once (catalog keys; the console speaks the reviewer's language).
 const (
-	msgConsoleUnavailable = "The console is temporarily unavailable. Please try again in a moment."
-	msgFormRefused        = "The form expired or was not sent from this page. Please try again."
+	msgConsoleUnavailable = "console.unavailable"
+	msgFormRefused        = "console.formRefused"
 )
 
 func (s *site) addConsoleRoutes(r *gin.Engine) {
@@ -53,9 +54,10 @@ func (s *site) addConsoleRoutes(r *gin.Engine) {
 	r.POST("/console/requests/:id", s.consoleDecide)
 }
 
-// consolePage is the base of a console page.
-func consolePage(ws *webSession, title string) Page {
-	p := Page{Locale: defaultLocale, Branding: consoleBrand, Title: title}
+// consolePage is the base of a console page, in the reviewer's language and titled by titleKey.
+func consolePage(c *gin.Context, ws *webSession, titleKey string) Page {
+	p := reviewerPage(c, pageBranding{}, titleKey)
+	p.Branding.Title = p.T("console.brand")
 	if ws != nil {
 		p.CSRF = ws.CSRF
 	}
@@ -69,7 +71,7 @@ func (s *site) consoleSession(c *gin.Context) (ws *webSession, me *reviewers.Mem
 	ws, err := s.loadWebSession(c)
 	if err != nil {
 		s.log.Error("cannot load a console session", "error", err)
-		s.consoleError(c, http.StatusServiceUnavailable, "Try again", msgConsoleUnavailable)
+		s.consoleError(c, http.StatusServiceUnavailable, "console.tryAgainTitle", msgConsoleUnavailable)
 		return nil, nil, false
 	}
 	if me = s.signedIn(ws); me == nil {
@@ -98,9 +100,11 @@ func (s *site) signedIn(ws *webSession) *reviewers.Member {
 	return m
 }
 
-func (s *site) consoleError(c *gin.Context, status int, title, msg string) {
-	s.render(c, status, &errorPage{Page: Page{Locale: defaultLocale, Branding: consoleBrand, Title: title,
-		Message: msg, Error: true}, Back: "/console"})
+// consoleError shows a console error page: titleKey and msgKey are catalog keys.
+func (s *site) consoleError(c *gin.Context, status int, titleKey, msgKey string) {
+	p := consolePage(c, nil, titleKey)
+	p.Message, p.Error = p.T(msgKey), true
+	s.render(c, status, &errorPage{Page: p, Back: "/console"})
 }
 
 // consoleNext is where to go after signing in: a request page, or the inbox.
@@ -111,21 +115,34 @@ func consoleNext(raw string) string {
 	return "/console"
 }
 
-// renderSignIn shows the sign-in form. It stores nothing: the form carries a console form token, the
-// one the browser holds when it is still fresh (several tabs keep working), else a new one.
-func (s *site) renderSignIn(c *gin.Context, status int, next, msg string) {
+// renderSignIn shows the sign-in form, with the message a refused sign-in left (a flash cookie). It
+// stores nothing: the form carries a console form token, the one the browser holds when it is still
+// fresh (several tabs keep working), else a new one.
+func (s *site) renderSignIn(c *gin.Context, next string) {
 	token, err := s.consoleFormToken(c)
 	if err != nil {
 		s.log.Error("cannot make a form token", "error", err)
-		s.consoleError(c, http.StatusServiceUnavailable, "Try again", msgConsoleUnavailable)
+		s.consoleError(c, http.StatusServiceUnavailable, "console.tryAgainTitle", msgConsoleUnavailable)
 		return
 	}
-	p := &signInPage{Page: consolePage(nil, "Sign in"), Next: consoleNext(next)}
+	p := &signInPage{Page: consolePage(c, nil, "console.signInTitle"), Next: consoleNext(next)}
 	p.CSRF = token
-	if msg != "" {
-		p.Message, p.Error = msg, true
+	if f := s.takeFlashCookie(c, "/console", ""); f != nil {
+		p.Message, p.Error = f.Message, f.Error
 	}
-	s.render(c, status, p)
+	s.render(c, http.StatusOK, p)
+}
+
+// signInRefused answers a refused sign-in (or a decision posted after the sign-in ended): 303 to the
+// sign-in form, which shows the message of msgKey once (a flash cookie: no session is made for it).
+// The token is never carried.
+func (s *site) signInRefused(c *gin.Context, next, msgKey string) {
+	s.setFlashCookie(c, "/console", "", &flash{Message: translator(reviewerLocale(c))(msgKey), Error: true})
+	to := "/console"
+	if next = consoleNext(next); next != to {
+		to += "?" + url.Values{"next": {next}}.Encode()
+	}
+	seeOther(c, to)
 }
 
 // consolePost is the start of every console form handler: the session, then the CSRF check (403 page).
@@ -135,7 +152,7 @@ func (s *site) consolePost(c *gin.Context) (*webSession, *reviewers.Member, bool
 		return nil, nil, false
 	}
 	if !s.csrfOK(c, ws) {
-		s.consoleError(c, http.StatusForbidden, "Refused", msgFormRefused)
+		s.consoleError(c, http.StatusForbidden, "console.refusedTitle", msgFormRefused)
 		return nil, nil, false
 	}
 	return ws, me, true
@@ -163,7 +180,7 @@ func (s *site) consoleSignIn(c *gin.Context) {
 		return
 	}
 	if _, anon := s.formToken(c, formConsole); !anon && !(ws.stored && s.csrfOK(c, ws)) {
-		s.consoleError(c, http.StatusForbidden, "Refused", msgFormRefused)
+		s.consoleError(c, http.StatusForbidden, "console.refusedTitle", msgFormRefused)
 		return
 	}
 	next := c.PostForm("next")
@@ -191,11 +208,10 @@ func (s *site) authenticate(c *gin.Context, next string) (*reviewers.Member, boo
 		return me, true
 	}
 	if token != "" && s.svc.CountFailure(c.Request.Context(), signup.ReviewerFailures, s.svc.ClientKey(c.Request)) {
-		c.Header("Retry-After", strconv.Itoa(int(signup.ReviewerFailures.Window/time.Second)))
-		s.renderSignIn(c, http.StatusTooManyRequests, next, "Too many failed sign-ins from your address. Please try again later.")
+		s.signInRefused(c, next, "console.tooManyFailures")
 		return nil, false
 	}
-	s.renderSignIn(c, http.StatusUnauthorized, next, "That reviewer token is not right. Check it and try again.")
+	s.signInRefused(c, next, "console.wrongToken")
 	return nil, false
 }
 
@@ -209,12 +225,11 @@ func (s *site) allowConsoleSession(c *gin.Context, ws *webSession, next string) 
 		return true
 	}
 	e := problemOf(err)
-	setRetryAfter(c, e)
 	if e.Status != http.StatusTooManyRequests {
-		s.consoleError(c, e.Status, "Try again", msgConsoleUnavailable)
+		s.consoleError(c, e.Status, "console.tryAgainTitle", msgConsoleUnavailable)
 		return false
 	}
-	s.renderSignIn(c, e.Status, next, "Too many sign-ins from your address. Please try again later.")
+	s.signInRefused(c, next, "console.tooManySessions")
 	return false
 }
 
@@ -223,7 +238,7 @@ func (s *site) allowConsoleSession(c *gin.Context, ws *webSession, next string) 
 func (s *site) startConsoleSession(c *gin.Context, ws *webSession, me *reviewers.Member) bool {
 	fresh, err := newWebSession()
 	if err != nil {
-		s.consoleError(c, http.StatusInternalServerError, "Try again", "Something went wrong. Please try again.")
+		s.consoleError(c, http.StatusInternalServerError, "console.tryAgainTitle", "console.failed")
 		return false
 	}
 	for k, v := range ws.Data {
@@ -234,7 +249,7 @@ func (s *site) startConsoleSession(c *gin.Context, ws *webSession, me *reviewers
 	fresh.Data[wsReviewerFP] = s.Reviewers.TokenFingerprint(me.ID)
 	if err := s.saveWebSession(c, fresh); err != nil {
 		s.log.Error("cannot save a console session", "error", err)
-		s.consoleError(c, http.StatusServiceUnavailable, "Try again", msgConsoleUnavailable)
+		s.consoleError(c, http.StatusServiceUnavailable, "console.tryAgainTitle", msgConsoleUnavailable)
 		return false
 	}
 	if ws.stored {

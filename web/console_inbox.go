@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,21 +13,21 @@ import (
 	"github.com/signupflow/signupflow/workflows"
 )
 
-// consoleFilter reads the inbox filters of the console (flow, domain, cursor); msg says what is wrong,
-// and the filter is then what was right before it.
-func consoleFilter(c *gin.Context) (f *signup.InboxFilter, msg string) {
+// consoleFilter reads the inbox filters of the console (flow, domain, cursor); msgKey names what is
+// wrong (a catalog key), and the filter is then what was right before it.
+func consoleFilter(c *gin.Context) (f *signup.InboxFilter, msgKey string) {
 	f = &signup.InboxFilter{Limit: signup.DefaultInboxLimit}
 	if f.Flow = strings.TrimSpace(c.Query("flow")); f.Flow != "" && !signup.ValidFlowID(f.Flow) {
-		return &signup.InboxFilter{Limit: signup.DefaultInboxLimit}, "The flow filter is not a user flow id."
+		return &signup.InboxFilter{Limit: signup.DefaultInboxLimit}, "console.badFlow"
 	}
 	var ok bool
 	if f.Domain, ok = signup.InboxDomain(c.Query("domain")); !ok {
-		return &signup.InboxFilter{Limit: signup.DefaultInboxLimit, Flow: f.Flow}, "The domain filter must be an e-mail domain like example.com."
+		return &signup.InboxFilter{Limit: signup.DefaultInboxLimit, Flow: f.Flow}, "console.badDomain"
 	}
 	if raw := c.Query("cursor"); raw != "" {
 		k, ok := signup.DecodeCursor(raw)
 		if !ok {
-			return &signup.InboxFilter{Limit: signup.DefaultInboxLimit, Flow: f.Flow, Domain: f.Domain}, "That page of the inbox does not exist; showing the first page."
+			return &signup.InboxFilter{Limit: signup.DefaultInboxLimit, Flow: f.Flow, Domain: f.Domain}, "console.badCursor"
 		}
 		f.After = k
 	}
@@ -75,29 +76,35 @@ func (s *site) consoleHome(c *gin.Context) {
 		return
 	}
 	if me == nil {
-		s.renderSignIn(c, http.StatusOK, c.Query("next"), "")
+		s.renderSignIn(c, c.Query("next"))
 		return
 	}
 	f, msg := consoleFilter(c)
-	p := &inboxPage{Page: consolePage(ws, "Requests waiting for you"), Reviewer: me.ID, Flows: s.consoleFlows(),
+	p := &inboxPage{Page: consolePage(c, ws, "console.inboxTitle"), Reviewer: me.ID, Flows: s.consoleFlows(),
 		Flow: f.Flow, Domain: f.Domain, Poll: "/console/inbox.json?" + filterQuery(f, true).Encode()}
 	status := http.StatusOK
 	page, err := s.svc.Inbox(c.Request.Context(), me, f)
 	switch {
 	case err != nil:
 		status, page = http.StatusServiceUnavailable, &signup.Inbox{}
-		p.Message, p.Error = "The inbox is temporarily unavailable. It will refresh by itself.", true
+		p.Message, p.Error = p.T("console.inboxUnavailable"), true
 		p.Unavailable = true
 	case msg != "":
-		p.Message, p.Error = msg, true
-	case page.Truncated:
-		p.Message = "More requests are waiting than the console can list at once. Narrow the list by flow or domain."
+		p.Message, p.Error = p.T(msg), true
 	}
+	localAges(p.T, page.Items)
 	p.Items, p.Next = page.Items, nextPage(f, page)
 	if f.After != nil {
 		p.First = "/console?" + filterQuery(f, false).Encode()
 	}
 	s.render(c, status, p)
+}
+
+// localAges puts the items' ages (how long each has waited) in the reviewer's language.
+func localAges(t translate, items []signup.InboxItem) {
+	for i := range items {
+		items[i].Age = ageText(t, time.Duration(items[i].AgeSeconds)*time.Second)
+	}
 }
 
 // consoleInboxRow is one row of the inbox as console.js shows it.
@@ -123,8 +130,9 @@ func (s *site) consoleInboxJSON(c *gin.Context) {
 		return
 	}
 	f, msg := consoleFilter(c)
+	t := translator(reviewerLocale(c))
 	if msg != "" {
-		writeProblem(c, signup.NewError(http.StatusBadRequest, signup.CodeInvalidRequest, msg))
+		writeProblem(c, signup.NewError(http.StatusBadRequest, signup.CodeInvalidRequest, t(msg)))
 		return
 	}
 	page, err := s.svc.Inbox(c.Request.Context(), me, f)
@@ -132,12 +140,13 @@ func (s *site) consoleInboxJSON(c *gin.Context) {
 		writeProblem(c, problemOf(err))
 		return
 	}
+	localAges(t, page.Items)
 	rows := make([]consoleInboxRow, 0, len(page.Items))
 	for _, it := range page.Items {
 		rows = append(rows, consoleInboxRow{ID: it.ID, Email: it.Email, DisplayName: it.DisplayName, Flow: it.Flow,
 			AppName: it.AppName, Stage: it.Stage, Age: it.Age, AgeSeconds: it.AgeSeconds})
 	}
-	out := gin.H{"items": rows, "truncated": page.Truncated}
+	out := gin.H{"items": rows}
 	if next := nextPage(f, page); next != "" {
 		out["next"] = next
 	}

@@ -13,12 +13,18 @@ import (
 	"github.com/signupflow/signupflow/workflows"
 )
 
-// msgNothingRecorded is the console's word for a failure that is not a refusal.
-const msgNothingRecorded = "The service is temporarily unavailable. Nothing was recorded; please try again in a moment."
+// msgNothingRecorded is the console's word for a failure that is not a refusal (a catalog key).
+const msgNothingRecorded = "console.nothingRecorded"
 
 // newRequestPage is the request page of a signed-in reviewer, before the request is read.
-func newRequestPage(ws *webSession, me *reviewers.Member, id string) *requestPage {
-	return &requestPage{Page: consolePage(ws, "Sign-up request"), Reviewer: me.ID, Action: "/console/requests/" + id}
+func newRequestPage(c *gin.Context, ws *webSession, me *reviewers.Member, id string) *requestPage {
+	return &requestPage{Page: consolePage(c, ws, "console.requestTitle"), Reviewer: me.ID, Action: "/console/requests/" + id}
+}
+
+// renderRequest shows the request page with its request in the reviewer's language.
+func (s *site) renderRequest(c *gin.Context, status int, p *requestPage) {
+	p.Request = s.describe(&p.Page, p.View)
+	s.render(c, status, p)
 }
 
 func (s *site) consoleDetail(c *gin.Context) {
@@ -35,50 +41,59 @@ func (s *site) consoleDetail(c *gin.Context) {
 		seeOther(c, "/console?"+q.Encode())
 		return
 	}
-	p := newRequestPage(ws, me, id)
+	p := newRequestPage(c, ws, me, id)
+	// What the decision form's last post left (Post/Redirect/Get): its outcome, or its refusal with
+	// what was chosen and typed.
+	f := s.takeFlash(c, ws, requestPath(id))
+	if f != nil {
+		p.Message, p.Error, p.Decision, p.Reason = f.Message, f.Error, f.value("decision"), f.value("reason")
+		for field := range f.Fields {
+			p.FieldError = field
+		}
+	}
 	if s.svc.Temporal == nil {
-		p.Message, p.Error = "This request cannot be shown right now. Please try again in a moment.", true
-		s.render(c, http.StatusServiceUnavailable, p)
+		p.Message, p.Error = p.T("console.requestUnavailable"), true
+		s.renderRequest(c, http.StatusServiceUnavailable, p)
 		return
 	}
 	view, err := s.svc.ApprovalView(c.Request.Context(), id, me)
 	if err != nil {
 		e := problemOf(err)
-		p.Message, p.Error = consoleRefusal(err, e, nil), true
-		s.render(c, e.Status, p)
+		p.Message, p.Error = consoleRefusal(p.T, err, e, nil), true
+		s.renderRequest(c, e.Status, p)
 		return
 	}
 	p.View = view
-	if !view.MayDecide {
-		p.Message = noDecisionMessage(view, me.ID)
+	if !view.MayDecide && f == nil {
+		p.Message = noDecisionMessage(p.T, view, me.ID)
 	}
-	s.render(c, http.StatusOK, p)
+	s.renderRequest(c, http.StatusOK, p)
 }
 
 // consoleRefusal is the message of a failed query or decision: a refusal in words, or "try again".
-func consoleRefusal(err error, e *signup.Error, view *workflows.ApprovalView) string {
+func consoleRefusal(t translate, err error, e *signup.Error, view *workflows.ApprovalView) string {
 	if errors.Is(err, signup.ErrNoSuchSignup) {
-		return "There is no sign-up request with this id."
+		return t("console.noSuchSignup")
 	}
 	switch e.WorkflowType {
 	case "":
-		return msgNothingRecorded
+		return t(msgNothingRecorded)
 	case workflows.ErrAlreadyDecided:
-		return "You have already decided this request."
+		return t("console.alreadyDecided")
 	case workflows.ErrNotPending:
 		if view != nil {
-			return "This request is no longer waiting for a decision: it is " + string(view.Status) + "."
+			return t("console.notPendingIs", statusName(t, view.Status))
 		}
-		return "This request is no longer waiting for a decision."
+		return t("console.notPending")
 	case workflows.ErrNotReviewer:
 		if view != nil && view.CurrentStage != "" {
-			return "You are not a reviewer of the current stage (" + view.CurrentStage + ")."
+			return t("console.notReviewerOf", view.CurrentStage)
 		}
-		return "You are not a reviewer of this request's current stage."
+		return t("console.notReviewer")
 	case workflows.ErrOwnSignup:
-		return "You cannot decide your own sign-up request."
+		return t("console.ownSignup")
 	case workflows.ErrNoApproval:
-		return "This sign-up has no approval request."
+		return t("console.noApproval")
 	}
 	return e.Detail
 }
@@ -90,79 +105,87 @@ func (s *site) consoleDecide(c *gin.Context) {
 	}
 	id := c.Param("id")
 	if me == nil {
-		s.renderSignIn(c, http.StatusUnauthorized, "/console/requests/"+id, "Your console session has ended. Sign in again; nothing was decided.")
+		s.signInRefused(c, "/console/requests/"+id, "console.sessionEnded")
 		return
 	}
 	d := &signup.Decision{Decision: c.PostForm("decision"), Reason: c.PostForm("reason")}
-	p := newRequestPage(ws, me, id)
-	p.Decision, p.Reason = d.Decision, d.Reason
+	p := newRequestPage(c, ws, me, id)
 	if s.svc.Temporal == nil {
-		p.Message, p.Error = msgNothingRecorded, true
-		s.render(c, http.StatusServiceUnavailable, p)
+		p.Decision, p.Reason = d.Decision, d.Reason
+		p.Message, p.Error = p.T(msgNothingRecorded), true
+		s.renderRequest(c, http.StatusServiceUnavailable, p)
 		return
 	}
-	view, err := s.svc.Decide(c.Request.Context(), id, me, d, "console")
-	if err != nil {
-		s.decisionRefused(c, p, id, me, err)
-		return
+	// Every outcome goes to the request page (Post/Redirect/Get), which shows it once with the request
+	// as it is now.
+	f := &flash{Values: map[string]string{"decision": d.Decision, "reason": d.Reason}}
+	if view, err := s.svc.Decide(c.Request.Context(), id, me, d, "console"); err != nil {
+		s.decisionRefused(c, p.T, f, id, me, err)
+	} else {
+		s.log.Info("reviewer decided in the console", "reviewer", me.ID, "decision", d.Decision)
+		f.Values, f.Message = nil, decidedMessage(p.T, view, d.Decision)
 	}
-	s.log.Info("reviewer decided in the console", "reviewer", me.ID, "decision", d.Decision)
-	p.View, p.Decision, p.Reason = view, "", ""
-	p.Message = decidedMessage(view, d.Decision)
-	s.render(c, http.StatusOK, p)
+	if !s.redirectWithFlash(c, ws, requestPath(id), f) {
+		s.consoleError(c, http.StatusServiceUnavailable, "console.tryAgainTitle", msgConsoleUnavailable)
+	}
 }
 
-// decisionRefused shows the request page again with why the decision was not recorded: the form's
-// own mistake next to its field, or the refusal with the request as it is now.
-func (s *site) decisionRefused(c *gin.Context, p *requestPage, id string, me *reviewers.Member, err error) {
+// requestPath is the console page of a request.
+func requestPath(id string) string { return "/console/requests/" + url.PathEscape(id) }
+
+// decisionRefused puts why the decision was not recorded into f: the form's own mistake next to its
+// field, or the refusal in words (with the request as it is now).
+func (s *site) decisionRefused(c *gin.Context, t translate, f *flash, id string, me *reviewers.Member, err error) {
 	e := problemOf(err)
-	current, qerr := s.svc.ApprovalView(c.Request.Context(), id, me)
-	if qerr == nil {
-		p.View = current
-	}
+	f.Error = true
 	if e.Kind == signup.KindInvalid && len(e.Fields) == 1 && e.Code == workflows.ErrInvalidDecision {
-		p.FieldError = e.Fields[0].Field
-		p.Message, p.Error = consoleDecisionFieldMessage(p.FieldError, e.Detail), true
-		s.render(c, http.StatusBadRequest, p)
+		field := e.Fields[0].Field
+		f.Message = consoleDecisionFieldMessage(t, field, e.Detail)
+		f.Fields = map[string]string{field: f.Message}
 		return
 	}
-	p.Message, p.Error = consoleRefusal(err, e, p.View), true
-	s.render(c, e.Status, p)
+	var current *workflows.ApprovalView
+	if v, qerr := s.svc.ApprovalView(c.Request.Context(), id, me); qerr == nil {
+		current = v
+	}
+	f.Message = consoleRefusal(t, err, e, current)
 }
 
-// consoleDecisionFieldMessage words signup.CheckDecision's complaint for the form.
-func consoleDecisionFieldMessage(field, msg string) string {
+// consoleDecisionFieldMessage words signup.CheckDecision's complaint about a field for the form.
+func consoleDecisionFieldMessage(t translate, field, msg string) string {
 	switch {
 	case field == "decision":
-		return "Choose approve or deny."
+		return t("console.chooseDecision")
 	case field == "reason" && strings.Contains(msg, "deny"):
-		return "A deny needs a reason."
+		return t("console.denyNeedsReason")
+	case field == "reason":
+		return t("console.reasonTooLong", workflows.MaxReasonLength)
 	}
 	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }
 
 // noDecisionMessage says why a reviewer sees no decision form.
-func noDecisionMessage(v *workflows.ApprovalView, reviewer string) string {
+func noDecisionMessage(t translate, v *workflows.ApprovalView, reviewer string) string {
 	for _, d := range v.Decisions {
 		if d.Reviewer == reviewer {
-			return "You have already decided this request (" + d.Decision + ")."
+			return t("console.alreadyDecidedAs", named(t, "console.decision", d.Decision))
 		}
 	}
 	if v.Status != workflows.StatusPendingApproval {
-		return "This request is no longer waiting for a decision: it is " + string(v.Status) + "."
+		return t("console.notPendingIs", statusName(t, v.Status))
 	}
-	return "You are not a reviewer of the current stage (" + v.CurrentStage + ")."
+	return t("console.notReviewerOf", v.CurrentStage)
 }
 
 // decidedMessage is the outcome of a recorded decision.
-func decidedMessage(v *workflows.ApprovalView, decision string) string {
+func decidedMessage(t translate, v *workflows.ApprovalView, decision string) string {
 	switch {
 	case decision == workflows.DecisionDeny:
-		return "You denied this request. The applicant has been told."
+		return t("console.deniedDone")
 	case v.Status == workflows.StatusCompleted:
-		return "You approved this request. The account has been created and the applicant has been told."
+		return t("console.approvedDone")
 	case v.Status == workflows.StatusPendingApproval && v.CurrentStage != "":
-		return "You approved this request. It now waits for stage " + v.CurrentStage + "."
+		return t("console.approvedNext", v.CurrentStage)
 	}
-	return "Your approval was recorded. The request is now " + string(v.Status) + "."
+	return t("console.approvedStatus", statusName(t, v.Status))
 }

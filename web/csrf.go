@@ -51,6 +51,7 @@ type formClaims struct {
 	State       string `json:"s,omitempty"`
 	Locale      string `json:"l,omitempty"`
 	AuthRequest string `json:"a,omitempty"` // the login form's authorization request id
+	SignIn      bool   `json:"i,omitempty"` // the login form was opened by a sign-in link (signInOnly)
 }
 
 // formMAC is HMAC-SHA-256 of the encoded claims under a key derived from the server key (so a form

@@ -25,11 +25,29 @@ var checkingTexts = map[string]map[string]string{
 		"resume.used":      "Dieser Link wurde bereits verwendet. Bitte beginnen Sie erneut in der Anwendung oder verwenden Sie den Link aus einer neueren E-Mail.",
 		"resume.ended":     "Diese Registrierung ist bereits beendet. Bitte beginnen Sie erneut in der Anwendung.",
 	},
+	"fr": {
+		"checking.title":   "Nous vérifions vos informations",
+		"checking.body":    "Nous vérifions encore vos informations. Cela peut prendre un moment : vous pouvez fermer cette page, nous vous enverrons par e-mail un lien pour continuer.",
+		"checking.waiting": "Cette page passe d'elle-même à la suite dès que la vérification est terminée…",
+		"resume.title":     "Continuer votre inscription",
+		"resume.intro":     "Continuez votre inscription à %s dans ce navigateur.",
+		"resume.submit":    "Continuer",
+		"resume.invalid":   "Ce lien n'est pas valide ou a expiré. Veuillez recommencer depuis l'application.",
+		"resume.used":      "Ce lien a déjà été utilisé. Veuillez recommencer depuis l'application, ou utilisez le lien d'un e-mail plus récent.",
+		"resume.ended":     "Cette inscription est déjà terminée. Veuillez recommencer depuis l'application.",
+	},
 }
 
-func init() {
-	for l, texts := range checkingTexts {
-		for k, v := range texts {
+func init() { mergeTexts(checkingTexts) }
+
+// mergeTexts adds texts, by language, to catalog (a language it lacks is added). Texts of one subject
+// live in a file of their own (the checking pages, the console, a language) and are merged at start.
+func mergeTexts(texts map[string]map[string]string) {
+	for l, m := range texts {
+		if catalog[l] == nil {
+			catalog[l] = map[string]string{}
+		}
+		for k, v := range m {
 			catalog[l][k] = v
 		}
 	}

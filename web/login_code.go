@@ -48,16 +48,14 @@ func (s *site) loginCodeSubmit(c *gin.Context) {
 	raw := c.PostForm("code")
 	code := strings.Join(strings.Fields(raw), "")
 	if !signup.ValidCode(code) {
-		s.renderCode(c, a, http.StatusBadRequest, raw, a.t("code.invalid"), true, 0)
+		s.backToCode(c, a, codeRefused(raw, a.t("code.invalid"), 0))
 		return
 	}
 	accountID := a.ws.Data[wsLoginAccount]
 	err := s.signIn.Verify(c.Request.Context(), &signup.SignInCheck{AccountID: accountID, Email: a.ws.Data[wsEmail],
 		Session: a.ws.Data[wsLoginAttempt], ClientKey: s.svc.ClientKey(c.Request), Code: code})
 	if err != nil {
-		e := problemOf(err)
-		setRetryAfter(c, e)
-		s.renderCode(c, a, e.Status, raw, a.problemText(e), true, 0)
+		s.backToCode(c, a, codeRefused(raw, a.problemText(problemOf(err)), 0))
 		return
 	}
 	to, err := s.completeLogin(c.Request.Context(), a, accountID)
@@ -85,12 +83,11 @@ func (s *site) loginCodeResend(c *gin.Context) {
 		if e.Code == workflows.ErrRateLimited {
 			wait = e.RetryAfter
 		}
-		setRetryAfter(c, e)
-		s.renderCode(c, a, e.Status, "", a.problemText(e), true, wait)
+		s.backToCode(c, a, codeRefused("", a.problemText(e), wait))
 		return
 	}
 	a.ws.Data[wsCodeSentAt] = strconv.FormatInt(time.Now().Unix(), 10)
 	if s.save(c, a) {
-		seeOther(c, "/login/code?resent=1")
+		s.backToCode(c, a, &flash{Message: a.t("code.resent")})
 	}
 }

@@ -65,6 +65,10 @@ func (f *fakeLogin) Get(_ context.Context, id string) (*loginreq.Request, error)
 	return &cp, nil
 }
 
+func (f *fakeLogin) CompleteFederated(ctx context.Context, id, accountID, issuer string, at time.Time) (string, error) {
+	return f.Complete(ctx, id, accountID, []string{loginreq.AMRFederated, "idp=" + issuer}, at)
+}
+
 func (f *fakeLogin) Complete(_ context.Context, id, accountID string, amr []string, _ time.Time) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -146,6 +150,28 @@ func (f *signupTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkfl
 	defer f.mu.Unlock()
 	f.started = append(f.started, args[0].(*workflows.SignupInput))
 	return startedRun{id: o.ID}, nil
+}
+
+// NewWithStartWorkflowOperation and UpdateWithStartWorkflow are how the service starts a sign-up
+// (update-with-start): the start is recorded as ExecuteWorkflow records one, and the session update is
+// answered as UpdateWorkflow answers it.
+func (f *signupTemporal) NewWithStartWorkflowOperation(o client.StartWorkflowOptions, _ any, args ...any) client.WithStartWorkflowOperation {
+	return startOp{opts: o, args: args}
+}
+
+func (f *signupTemporal) UpdateWithStartWorkflow(ctx context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	op := o.StartWorkflowOperation.(startOp)
+	if _, err := f.ExecuteWorkflow(ctx, op.opts, nil, op.args...); err != nil {
+		return nil, err
+	}
+	return f.UpdateWorkflow(ctx, o.UpdateOptions)
+}
+
+// startOp is a start operation of signupTemporal.
+type startOp struct {
+	client.WithStartWorkflowOperation // nil: Get is never called here
+	opts                              client.StartWorkflowOptions
+	args                              []any
 }
 
 func (f *signupTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
@@ -292,13 +318,23 @@ func TestLoginSignInWithCode(t *testing.T) {
 		wrong = "111111"
 	}
 	w = e.do(http.MethodPost, "/login/code", url.Values{"csrf": {csrf}, "code": {wrong}}, nil)
-	require.Equal(t, http.StatusUnprocessableEntity, w.Code)
+	require.Equal(t, http.StatusSeeOther, w.Code)
+	require.Equal(t, "/login/code", w.Header().Get("Location"))
+	w = e.follow(w)
+	require.Equal(t, http.StatusOK, w.Code)
 	require.Contains(t, w.Body.String(), "That code is not right. 4 attempts left.")
+	require.Contains(t, w.Body.String(), `value="`+wrong+`"`, "what was typed")
+	// A reload checks nothing: the next wrong code is the second.
+	require.NotContains(t, e.do(http.MethodGet, "/login/code", nil, nil).Body.String(), "attempts left")
+	w = e.follow(e.do(http.MethodPost, "/login/code", url.Values{"csrf": {csrf}, "code": {wrong}}, nil))
+	require.Contains(t, w.Body.String(), "That code is not right. 3 attempts left.")
 
 	// A resend inside the interval is refused with the budget's wait, as a sign-up's is.
 	w = e.do(http.MethodPost, "/login/code/resend", url.Values{"csrf": {csrf}}, nil)
-	require.Equal(t, http.StatusTooManyRequests, w.Code)
-	require.NotEmpty(t, w.Header().Get("Retry-After"))
+	require.Equal(t, http.StatusSeeOther, w.Code)
+	w = e.follow(w)
+	require.Regexp(t, `data-countdown="[1-9][0-9]*"`, w.Body.String())
+	require.Contains(t, w.Body.String(), "wait")
 	require.Equal(t, 1, e.mail.count())
 
 	w = e.do(http.MethodPost, "/login/code", url.Values{"csrf": {csrf}, "code": {code}}, nil)
@@ -347,10 +383,22 @@ func (e *loginEnv) signupSession(view workflows.StatusView) {
 }
 
 func TestLoginSignupEndFinishesRequest(t *testing.T) {
-	t.Run("blocked denies with the message shown", func(t *testing.T) {
+	t.Run("blocked shows why, and back to the application denies with the message shown", func(t *testing.T) {
 		e := newLoginEnv(t)
 		e.signupSession(workflows.StatusView{Status: workflows.StatusBlocked, UserMessage: "Partners only."})
 		w := e.do(http.MethodGet, "/signup/result", nil, nil)
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		body := w.Body.String()
+		require.Contains(t, body, "Partners only.")
+		require.Contains(t, body, `<form method="post" action="/login/cancel" id="back-form">`)
+		require.Contains(t, body, "Back to Acme Portal")
+		require.NotContains(t, body, `id="sign-in"`, "no account: no sign-in link")
+		require.Empty(t, e.login.denied, "reading the page finishes nothing")
+
+		w = e.do(http.MethodPost, "/login/cancel", url.Values{"csrf": {"forged"}}, nil)
+		require.Equal(t, http.StatusForbidden, w.Code)
+		require.Empty(t, e.login.denied)
+		w = e.do(http.MethodPost, "/login/cancel", url.Values{"csrf": {csrfOf(t, body)}}, nil)
 		require.Equal(t, http.StatusSeeOther, w.Code, w.Body.String())
 		to, err := url.Parse(w.Header().Get("Location"))
 		require.NoError(t, err)
@@ -358,13 +406,46 @@ func TestLoginSignupEndFinishesRequest(t *testing.T) {
 		require.Equal(t, "access_denied", to.Query().Get("error"))
 		require.Equal(t, "st-1", to.Query().Get("state"))
 		require.Equal(t, map[string]string{"req-1": "Partners only."}, e.login.denied)
+
+		// Sent again (back, forward): the request is finished; the page says what is next.
+		w = e.do(http.MethodPost, "/login/cancel", url.Values{"csrf": {csrfOf(t, body)}}, nil)
+		require.Equal(t, "/signup/result", w.Header().Get("Location"))
+		require.NotContains(t, e.follow(w).Body.String(), `action="/login/cancel"`)
 	})
 	t.Run("denied uses the page's text", func(t *testing.T) {
 		e := newLoginEnv(t)
 		e.signupSession(workflows.StatusView{Status: workflows.StatusDenied})
 		w := e.do(http.MethodGet, "/signup/result", nil, nil)
+		require.Equal(t, http.StatusOK, w.Code)
+		w = e.do(http.MethodPost, "/login/cancel", url.Values{"csrf": {csrfOf(t, w.Body.String())}}, nil)
 		require.Equal(t, http.StatusSeeOther, w.Code)
 		require.Equal(t, "Your request to create an account was not approved.", e.login.denied["req-1"])
+	})
+	t.Run("an account exists: sign in to the same request, prefilled", func(t *testing.T) {
+		e := newLoginEnv(t)
+		e.account("acc-new", "new@example.com")
+		e.login.add(loginreq.Request{ID: "req-1", ClientID: "app", RedirectURI: "https://app.example/callback",
+			State: "st-1", Prompt: []string{loginreq.PromptCreate}})
+		e.signupSession(workflows.StatusView{Status: workflows.StatusBlocked, UserMessage: workflows.MsgAccountExists})
+		w := e.do(http.MethodGet, "/signup/result", nil, map[string]string{"Accept-Language": "de"})
+		body := w.Body.String()
+		require.Contains(t, body, `<a class="button block" id="sign-in" href="/login?authRequestID=req-1&amp;signin=1">`)
+		require.Contains(t, body, `id="back-to-app"`)
+		require.Empty(t, e.login.denied)
+
+		w = e.do(http.MethodGet, "/login?authRequestID=req-1&signin=1", nil, nil)
+		require.Equal(t, http.StatusOK, w.Code)
+		body = w.Body.String()
+		require.Contains(t, body, "Sign in or sign up", "prompt=create no longer decides the wording")
+		require.Contains(t, body, `value="new@example.com"`, "prefilled with the address the session typed")
+		w = e.do(http.MethodPost, "/login", url.Values{"csrf": {csrfOf(t, body)}, "email": {"new@example.com"}}, nil)
+		require.Equal(t, http.StatusSeeOther, w.Code, w.Body.String())
+		require.Equal(t, "/login/code", w.Header().Get("Location"), "the account gets a sign-in code")
+		code, _ := e.mail.lastCode(t, "new@example.com")
+		w = e.do(http.MethodGet, "/login/code", nil, nil)
+		w = e.do(http.MethodPost, "/login/code", url.Values{"csrf": {csrfOf(t, w.Body.String())}, "code": {code}}, nil)
+		require.Equal(t, "http://localhost:8080/authorize/callback?id=req-1", w.Header().Get("Location"))
+		require.Equal(t, []completion{{"req-1", "acc-new", []string{loginreq.AMROTP}}}, e.login.completed)
 	})
 	t.Run("completed completes with the new account", func(t *testing.T) {
 		e := newLoginEnv(t)

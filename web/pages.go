@@ -19,6 +19,9 @@ type Page struct {
 	// NoScript renders the page without any script (not even app.js), under a CSP that allows none:
 	// the review-link page, whose URL carries a capability.
 	NoScript bool
+	// ForReviewers marks a page of the reviewer console or the review link: its footer names the
+	// console, not the applicant's sign-up.
+	ForReviewers bool
 	// FormAction are more sources for the CSP's form-action: the origins of the application's redirect
 	// URIs on the pages of a login session, whose forms end, through redirects, at the application
 	// (browsers check form-action on every redirect that follows a form's submission).
@@ -46,6 +49,7 @@ type emailPage struct {
 	Page
 	Email      string // what was typed
 	EmailError string
+	federationButtons
 }
 
 func (*emailPage) template() string { return "signup_email" }
@@ -56,6 +60,7 @@ type loginPage struct {
 	Intro, Submit string
 	Email         string // what was typed, or the request's login_hint
 	EmailError    string
+	federationButtons
 }
 
 func (*loginPage) template() string { return "login" }
@@ -94,6 +99,14 @@ type resultPage struct {
 	// PollUntil (unix seconds) ends the polling of a login session's page when its authorization
 	// request expires: signup.js then reloads the page once, which says what happens next.
 	PollUntil int64
+	// The ways on from an end without an account: SignIn (the provider's sign-in for the same
+	// application, or the application's signInUrl) when the address has an account; back to the
+	// application AppName, as a link (Back: a string, or a template.URL for a registered custom scheme)
+	// or, for a login session, a form (BackAction) that finishes the request with access_denied.
+	SignIn     string
+	Back       any
+	BackAction string
+	AppName    string
 }
 
 func (*resultPage) template() string { return "signup_result" }
@@ -129,6 +142,7 @@ type requestPage struct {
 	Reason     string
 	FieldError string // the form field a refusal is about
 	View       *workflows.ApprovalView
+	Request    *requestDetails // View in the reviewer's language; renderRequest fills it in
 }
 
 func (*requestPage) template() string { return "console_request" }
@@ -138,9 +152,19 @@ type reviewPage struct {
 	Page
 	View     *workflows.ApprovalView
 	Reviewer string
-	Token    string // the link token, posted back by the form
-	Decision string // preselected decision
-	Reason   string // what the reviewer typed, kept when the form is shown again
+	Token    string          // the link token, posted back by the form
+	Decision string          // preselected decision
+	Reason   string          // what the reviewer typed, kept when the form is shown again
+	Request  *requestDetails // View in the reviewer's language; renderReview fills it in
 }
 
 func (*reviewPage) template() string { return "review" }
+
+// homePage is GET /: what this service is, with links to the applications that name a sign-in URL.
+type homePage struct {
+	Page
+	Apps    []homeApp
+	Console bool // reviewers are configured: link the console
+}
+
+func (*homePage) template() string { return "home" }

@@ -56,6 +56,7 @@ type pagesEnv struct {
 	redis  *testredis.Server
 	cookie *http.Cookie
 	forms  map[string]*http.Cookie // the anonymous forms' CSRFCookie by path
+	flash  map[string]*http.Cookie // FlashCookie by path
 }
 
 func newPagesEnv(t *testing.T, publicURL string) *pagesEnv {
@@ -107,6 +108,11 @@ func (e *pagesEnv) do(method, target string, form url.Values, hdr map[string]str
 			req.AddCookie(c)
 		}
 	}
+	for p, c := range e.flash {
+		if req.URL.Path == p || strings.HasPrefix(req.URL.Path, p+"/") {
+			req.AddCookie(c)
+		}
+	}
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, req)
 	for _, c := range w.Result().Cookies() {
@@ -120,9 +126,24 @@ func (e *pagesEnv) do(method, target string, form url.Values, hdr map[string]str
 				e.forms = map[string]*http.Cookie{}
 			}
 			e.forms[c.Path] = c
+		case c.Name == FlashCookie && c.MaxAge < 0:
+			delete(e.flash, c.Path)
+		case c.Name == FlashCookie:
+			if e.flash == nil {
+				e.flash = map[string]*http.Cookie{}
+			}
+			e.flash[c.Path] = c
 		}
 	}
 	return w
+}
+
+// follow is the GET of the page a form post redirected to (Post/Redirect/Get): the post must have
+// answered 303.
+func (e *pagesEnv) follow(w *httptest.ResponseRecorder) *httptest.ResponseRecorder {
+	e.t.Helper()
+	require.Equal(e.t, http.StatusSeeOther, w.Code, w.Body.String())
+	return e.do(http.MethodGet, w.Header().Get("Location"), nil, nil)
 }
 
 // cookieNamed is the response's cookie of that name, or nil.
@@ -187,7 +208,6 @@ func TestSignupPageChecksRedirectURI(t *testing.T) {
 		"prefix of one":  "/signup?client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback%2Fmore",
 		"different case": "/signup?client_id=app&redirect_uri=https%3A%2F%2FAPP.example%2Fcallback",
 		"query added":    "/signup?client_id=app&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback%3Fa%3D1",
-		"missing":        "/signup?client_id=app",
 		"javascript":     "/signup?client_id=app&redirect_uri=javascript%3Aalert(1)",
 	}
 	for name, target := range cases {
@@ -203,7 +223,14 @@ func TestSignupPageChecksRedirectURI(t *testing.T) {
 		})
 	}
 
-	w := e.do(http.MethodGet, "/signup?client_id=nope&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback", nil, nil)
+	// No redirect_uri at all: said as such, not as an unregistered address.
+	w := e.do(http.MethodGet, "/signup?client_id=app", nil, nil)
+	require.Equal(t, http.StatusBadRequest, w.Code)
+	require.Contains(t, w.Body.String(), "did not say where to return to")
+	require.NotContains(t, w.Body.String(), "not registered")
+	require.Empty(t, w.Result().Cookies())
+
+	w = e.do(http.MethodGet, "/signup?client_id=nope&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback", nil, nil)
 	require.Equal(t, http.StatusBadRequest, w.Code)
 	require.Contains(t, w.Body.String(), "not registered")
 
@@ -225,12 +252,14 @@ func TestSignupPageLocale(t *testing.T) {
 		{"", "", "en"},
 		{"de", "", "de"},
 		{"de-CH en", "", "de"},
-		{"fr de", "en", "de"},
-		{"fr", "de-DE,de;q=0.9,en;q=0.8", "de"},
-		{"", "fr-FR, en;q=0.5, de;q=0.7", "de"},
+		{"it de", "en", "de"},
+		{"it", "de-DE,de;q=0.9,en;q=0.8", "de"},
+		{"", "it-IT, en;q=0.5, de;q=0.7", "de"},
 		{"", "de;q=0, en", "en"},
 		{"en", "de", "en"},
 		{"<script>", "de", "de"}, // malformed ui_locales is ignored
+		{"fr-CA de", "en", "fr"},
+		{"", "fr-FR, en;q=0.5, de;q=0.7", "fr"},
 	}
 	for _, tc := range cases {
 		e.cookie = nil
@@ -238,9 +267,12 @@ func TestSignupPageLocale(t *testing.T) {
 		require.Equal(t, http.StatusOK, w.Code)
 		body := w.Body.String()
 		require.Contains(t, body, `<html lang="`+tc.want+`">`, "ui_locales=%q Accept-Language=%q", tc.query, tc.accept)
-		if tc.want == "de" {
+		switch tc.want {
+		case "de":
 			require.Contains(t, body, "E-Mail-Adresse")
-		} else {
+		case "fr":
+			require.Contains(t, body, "Adresse e-mail")
+		default:
 			require.Contains(t, body, "E-mail address")
 		}
 		// The chosen language travels in the form's signed token (no session yet): it is what the
@@ -398,10 +430,13 @@ func TestFormsRefusedWithoutCSRF(t *testing.T) {
 	}
 
 	// The right token passes the check: an invalid address is then refused next to the field,
-	// keeping what was typed, escaped.
+	// keeping what was typed, escaped — on the start page the post redirects to (Post/Redirect/Get).
 	typed := `"><script>alert(1)</script>`
 	w = e.do(http.MethodPost, "/signup", url.Values{"email": {typed}, "csrf": {token}}, nil)
-	require.Equal(t, http.StatusBadRequest, w.Code)
+	require.Equal(t, http.StatusSeeOther, w.Code)
+	require.NotContains(t, w.Header().Get("Location"), "script", "what was typed is not in the URL")
+	w = e.follow(w)
+	require.Equal(t, http.StatusOK, w.Code)
 	body := w.Body.String()
 	require.Contains(t, body, `id="email-error"`)
 	require.Contains(t, body, `aria-invalid="true"`)
@@ -479,10 +514,13 @@ func TestSignupPostLimitsNewSessions(t *testing.T) {
 	_, err := redis_rate.NewLimiter(e.redis.Client).AllowN(context.Background(), signup.KeyPrefix+"rl:web-session:192.0.2.1", redis_rate.PerMinute(n), n)
 	require.NoError(t, err)
 	w := e.do(http.MethodPost, "/signup", url.Values{"email": {"ann@example.com"}, "csrf": {token}}, nil)
-	require.Equal(t, http.StatusTooManyRequests, w.Code)
+	require.Equal(t, http.StatusSeeOther, w.Code)
+	require.Nil(t, cookieNamed(w, WebCookie), "the refusal travels in a flash cookie, not in a new session")
+	w = e.follow(w)
+	require.Equal(t, http.StatusOK, w.Code)
 	require.Equal(t, "text/html; charset=utf-8", w.Header().Get("Content-Type"))
-	require.NotEmpty(t, w.Header().Get("Retry-After"))
-	require.Contains(t, w.Body.String(), `name="email"`, "the form again, with the message")
+	require.Contains(t, w.Body.String(), "Too many attempts")
+	require.Contains(t, w.Body.String(), `name="email" value="ann@example.com"`, "the form again, with the message")
 	require.Nil(t, cookieNamed(w, WebCookie))
 	keys, err := e.redis.Client.Keys(context.Background(), signup.KeyPrefix+"web:*").Result()
 	require.NoError(t, err)

@@ -100,7 +100,7 @@ func (s *site) render(c *gin.Context, status int, v view) {
 		p.T = translator(p.Locale)
 	}
 	if p.Branding == (pageBranding{}) {
-		p.Branding = s.branding("", "")
+		p.Branding = s.branding("", "", "")
 	}
 	setPageHeaders(c, p)
 	var buf bytes.Buffer

@@ -2,12 +2,14 @@ package web
 
 // The review page is where the signed links in reviewer e-mails land. GET only shows the request and
 // a form; only the POST of that form decides, so a mail scanner that follows links decides nothing.
+// The POST answers 303 back to the link's page, which shows the outcome once (a flash cookie).
 // It is rendered like every page, with NoScript: its URL carries the link, so no script runs on it.
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,24 +25,34 @@ import (
 // reviewBrand is the look of the review page.
 var reviewBrand = pageBranding{Title: "signupflow"}
 
-// Review link refusals that say why the link decides nothing.
-const (
-	msgEarlierApplication = "This link belongs to an earlier application of this address. It decides nothing: the current request was sent to reviewers with links of its own."
-	msgEarlierStage       = "This link belongs to an earlier stage of this request (%s). It decides nothing: the request now waits for the stage %s, whose reviewers get links of their own."
-)
-
 func (s *site) addReviewRoutes(r *gin.Engine) {
 	r.GET("/approvals/review", s.reviewForm)
 	r.POST("/approvals/review", s.reviewDecide)
 }
 
-// reviewBase is the base of a review page.
-func reviewBase(title string) Page {
-	return Page{Locale: defaultLocale, Branding: reviewBrand, Title: title, NoScript: true}
+// reviewBase is the base of a review page, in the reviewer's language and titled by titleKey.
+func reviewBase(c *gin.Context, titleKey string) Page {
+	p := reviewerPage(c, reviewBrand, titleKey)
+	p.NoScript = true
+	return p
 }
 
-func (s *site) reviewRefusal(c *gin.Context, status int, title, msg string) {
-	p := reviewBase(title)
+// renderReview shows the review page with its request in the reviewer's language.
+func (s *site) renderReview(c *gin.Context, status int, p *reviewPage) {
+	p.Request = s.describe(&p.Page, p.View)
+	s.render(c, status, p)
+}
+
+// reviewRefusal shows a refusal: titleKey and msgKey are catalog keys, args the message's.
+func (s *site) reviewRefusal(c *gin.Context, status int, titleKey, msgKey string, args ...any) {
+	p := reviewBase(c, titleKey)
+	p.Message, p.Error = p.T(msgKey, args...), true
+	s.render(c, status, &reviewPage{Page: p})
+}
+
+// reviewRefusalText is reviewRefusal with a message already in words.
+func (s *site) reviewRefusalText(c *gin.Context, status int, titleKey, msg string) {
+	p := reviewBase(c, titleKey)
 	p.Message, p.Error = msg, true
 	s.render(c, status, &reviewPage{Page: p})
 }
@@ -48,26 +60,26 @@ func (s *site) reviewRefusal(c *gin.Context, status int, title, msg string) {
 // linkReviewer checks a link token and finds its reviewer in the live configuration.
 func (s *site) linkReviewer(c *gin.Context, token string) (*reviewers.Link, *reviewers.Member, bool) {
 	if s.Links == nil || s.Reviewers == nil {
-		s.reviewRefusal(c, http.StatusNotFound, "Not available", "Review links are not enabled on this server.")
+		s.reviewRefusal(c, http.StatusNotFound, "review.notAvailableTitle", "review.notEnabled")
 		return nil, nil, false
 	}
 	link, err := s.Links.Verify(token, time.Now())
 	switch {
 	case errors.Is(err, reviewers.ErrLinkExpired):
-		s.reviewRefusal(c, http.StatusGone, "Link expired", "This review link has expired together with the request.")
+		s.reviewRefusal(c, http.StatusGone, "review.expiredTitle", "review.expired")
 		return nil, nil, false
 	case errors.Is(err, reviewers.ErrLinkOutdated):
 		// Version 1 links name no run and no stage, so nothing tells which application they were
 		// mailed for: refused rather than guessed (a reminder or the console still reaches the request).
-		s.reviewRefusal(c, http.StatusGone, "Link outdated", "This review link was made by an earlier version of signupflow and no longer works. It decides nothing. Open the request in the reviewer console, or use the link in a newer e-mail.")
+		s.reviewRefusal(c, http.StatusGone, "review.outdatedTitle", "review.outdated")
 		return nil, nil, false
 	case err != nil:
-		s.reviewRefusal(c, http.StatusBadRequest, "Invalid link", "This review link is not valid. Use the link from the e-mail exactly as it was sent.")
+		s.reviewRefusal(c, http.StatusBadRequest, "review.invalidTitle", "review.invalid")
 		return nil, nil, false
 	}
 	me, ok := s.Reviewers.Member(link.ReviewerID)
 	if !ok {
-		s.reviewRefusal(c, http.StatusForbidden, "Not a reviewer", "This link was sent to a reviewer who is no longer configured.")
+		s.reviewRefusal(c, http.StatusForbidden, "review.notReviewerTitle", "review.notReviewer")
 		return nil, nil, false
 	}
 	if !s.linkRunIsCurrent(c, link) {
@@ -84,14 +96,14 @@ func (s *site) linkRunIsCurrent(c *gin.Context, link *reviewers.Link) bool {
 	run, err := s.svc.LatestRun(c.Request.Context(), link.SignupID)
 	switch {
 	case errors.Is(err, signup.ErrNoSuchSignup):
-		s.reviewRefusal(c, http.StatusNotFound, "Cannot show this request", "No sign-up with this id exists any more.")
+		s.reviewRefusal(c, http.StatusNotFound, "review.cannotShowTitle", "review.gone")
 		return false
 	case err != nil:
 		s.log.Error("cannot describe the sign-up of a review link", "error", errors.Unwrap(err))
-		s.reviewRefusal(c, http.StatusServiceUnavailable, "Try again", "The service is temporarily unavailable. Nothing was decided; try again shortly.")
+		s.reviewRefusal(c, http.StatusServiceUnavailable, "console.tryAgainTitle", "review.unavailable")
 		return false
 	case run != link.RunID:
-		s.reviewRefusal(c, http.StatusGone, "Link from an earlier application", msgEarlierApplication)
+		s.reviewRefusal(c, http.StatusGone, "review.earlierAppTitle", "review.earlierApp")
 		return false
 	}
 	return true
@@ -99,29 +111,38 @@ func (s *site) linkRunIsCurrent(c *gin.Context, link *reviewers.Link) bool {
 
 func (s *site) reviewForm(c *gin.Context) {
 	token := c.Query("t")
+	f := s.takeFlashCookie(c, reviewPath, reviewFlashKey(token)) // what the form's last post left
 	link, me, ok := s.linkReviewer(c, token)
 	if !ok {
 		return
 	}
-	page := &reviewPage{Page: reviewBase("Review sign-up request"), Reviewer: me.ID, Token: token}
+	page := &reviewPage{Page: reviewBase(c, "review.title"), Reviewer: me.ID, Token: token}
 	if d := c.Query("d"); d == workflows.DecisionApprove || d == workflows.DecisionDeny {
 		page.Decision = d
 	}
 	view, err := s.svc.ApprovalView(c.Request.Context(), link.SignupID, me)
 	if err != nil {
 		e := problemOf(err)
-		s.reviewRefusal(c, e.Status, "Cannot show this request", e.Detail)
+		s.reviewRefusalText(c, e.Status, "review.cannotShowTitle", e.Detail)
 		return
 	}
 	page.View = view
-	switch {
-	case view.Status == workflows.StatusPendingApproval && view.CurrentStage != link.Stage:
+	earlier := view.Status == workflows.StatusPendingApproval && view.CurrentStage != link.Stage
+	if earlier {
 		view.MayDecide = false // the POST would be refused by the workflow: no form
-		page.Message, page.Error = fmt.Sprintf(msgEarlierStage, link.Stage, view.CurrentStage), true
-	case !view.MayDecide:
-		page.Message = noDecisionMessage(view, me.ID)
 	}
-	s.render(c, http.StatusOK, page)
+	switch {
+	case f != nil:
+		page.Message, page.Error, page.Decision, page.Reason = f.Message, f.Error, f.value("decision"), f.value("reason")
+		if f.Title != "" {
+			page.Title = f.Title
+		}
+	case earlier:
+		page.Message, page.Error = page.T("review.earlierStage", link.Stage, view.CurrentStage), true
+	case !view.MayDecide:
+		page.Message = noDecisionMessage(page.T, view, me.ID)
+	}
+	s.renderReview(c, http.StatusOK, page)
 }
 
 // sameOrigin refuses a form posted from another site: the token alone is the capability, but a
@@ -151,11 +172,11 @@ func (s *site) sameOrigin(c *gin.Context) bool {
 
 func (s *site) reviewDecide(c *gin.Context) {
 	if !s.sameOrigin(c) {
-		s.reviewRefusal(c, http.StatusForbidden, "Refused", "This form must be sent from the review page itself.")
+		s.reviewRefusal(c, http.StatusForbidden, "console.refusedTitle", "review.crossSite")
 		return
 	}
 	if err := c.Request.ParseForm(); err != nil {
-		s.reviewRefusal(c, http.StatusBadRequest, "Invalid form", "The form could not be read.")
+		s.reviewRefusal(c, http.StatusBadRequest, "review.invalidFormTitle", "review.invalidForm")
 		return
 	}
 	token := c.Request.PostForm.Get("t")
@@ -163,17 +184,44 @@ func (s *site) reviewDecide(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ctx := c.Request.Context()
 	d := &signup.Decision{Decision: c.Request.PostForm.Get("decision"), Reason: c.Request.PostForm.Get("reason")}
-	page := &reviewPage{Page: reviewBase("Review sign-up request"), Reviewer: me.ID, Token: token, Decision: d.Decision, Reason: d.Reason}
-	if field, msg := signup.CheckDecision(d); field != "" {
-		page.Message, page.Error = msg, true
-		page.View, _ = s.svc.ApprovalView(ctx, link.SignupID, me)
-		s.render(c, http.StatusBadRequest, page)
+	f, ok := s.reviewOutcome(c, translator(reviewerLocale(c)), link, me, d)
+	if !ok {
 		return
 	}
-	if !s.claimLink(c, link) {
-		return
+	// Post/Redirect/Get: the link's page shows the outcome once (a flash cookie: this page has no
+	// session), with the request as it is now. Its URL is the link the reviewer opened.
+	s.setFlashCookie(c, reviewPath, reviewFlashKey(token), f)
+	seeOther(c, reviewPath+"?"+url.Values{"t": {token}}.Encode())
+}
+
+// reviewPath is the review page's path, and the Path of its flash cookie.
+const reviewPath = "/approvals/review"
+
+// reviewFlashKey names the link a review flash is about (its token's hash: the cookie holds no link).
+func reviewFlashKey(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:16])
+}
+
+// reviewOutcome decides by the link (once: its nonce) and says how it went, as the review page's
+// flash: recorded, or refused with what was chosen and typed. false: a failure of ours was shown.
+func (s *site) reviewOutcome(c *gin.Context, t translate, link *reviewers.Link, me *reviewers.Member, d *signup.Decision) (*flash, bool) {
+	ctx := c.Request.Context()
+	typed := map[string]string{"decision": d.Decision, "reason": d.Reason}
+	if field, msg := signup.CheckDecision(d); field != "" {
+		return refusal(consoleDecisionFieldMessage(t, field, msg), typed), true
+	}
+	first, err := s.Nonces.Use(ctx, link)
+	if err != nil {
+		s.log.Error("cannot check a review link nonce", "error", err)
+		s.reviewRefusal(c, http.StatusServiceUnavailable, "console.tryAgainTitle", "review.notRecorded")
+		return nil, false
+	}
+	if !first {
+		f := refusal(t("review.used"), nil)
+		f.Title = t("review.usedTitle")
+		return f, true
 	}
 	view, err := s.svc.DecideByLink(ctx, link, me, d)
 	if err != nil {
@@ -181,38 +229,20 @@ func (s *site) reviewDecide(c *gin.Context) {
 		if rerr := s.Nonces.Release(context.WithoutCancel(ctx), link); rerr != nil {
 			s.log.Error("cannot release a review link nonce", "error", rerr)
 		}
-		s.decideRefusal(c, link, me, err)
-		return
+		title, msg := s.decideRefusal(c, t, link, me, err)
+		f := refusal(msg, typed)
+		f.Title = t(title)
+		return f, true
 	}
-	page = &reviewPage{Page: reviewBase("Decision recorded"), Reviewer: me.ID, View: view}
-	page.Message = decidedMessage(view, d.Decision)
-	s.render(c, http.StatusOK, page)
+	return &flash{Title: t("review.recordedTitle"), Message: decidedMessage(t, view, d.Decision)}, true
 }
 
-// claimLink uses the link's nonce: a link decides once. On refusal it has shown the page.
-func (s *site) claimLink(c *gin.Context, link *reviewers.Link) bool {
-	first, err := s.Nonces.Use(c.Request.Context(), link)
-	if err != nil {
-		s.log.Error("cannot check a review link nonce", "error", err)
-		s.reviewRefusal(c, http.StatusServiceUnavailable, "Try again", "The service is temporarily unavailable. Your decision was not recorded; try again shortly.")
-		return false
-	}
-	if !first {
-		s.reviewRefusal(c, http.StatusConflict, "Link already used", "This review link has already been used. Open the request from a newer e-mail, or use the reviewer API.")
-		return false
-	}
-	return true
-}
-
-// decideRefusal renders why a link's decision was not recorded.
-func (s *site) decideRefusal(c *gin.Context, link *reviewers.Link, me *reviewers.Member, err error) {
+// decideRefusal is the title key and the message of a link's decision that was not recorded.
+func (s *site) decideRefusal(c *gin.Context, t translate, link *reviewers.Link, me *reviewers.Member, err error) (string, string) {
 	if signup.Gone(err) {
-		// The link's run has closed: a new application may have started since the page was shown.
-		if !s.linkRunIsCurrent(c, link) {
-			return
-		}
-		s.reviewRefusal(c, http.StatusConflict, "Decision not recorded", "This request is no longer waiting for a decision.")
-		return
+		// The link's run has closed. When a new application started since, the page the browser goes
+		// to says so instead (linkRunIsCurrent).
+		return "review.notRecordedTitle", t("console.notPending")
 	}
 	e := problemOf(err)
 	if e.WorkflowType == workflows.ErrOtherStage {
@@ -220,16 +250,13 @@ func (s *site) decideRefusal(c *gin.Context, link *reviewers.Link, me *reviewers
 		if v, qerr := s.svc.ApprovalView(c.Request.Context(), link.SignupID, me); qerr == nil {
 			current = v.CurrentStage
 		}
-		msg := fmt.Sprintf(msgEarlierStage, link.Stage, current)
 		if current == "" {
-			msg = e.Detail
+			return "review.earlierStageTitle", e.Detail
 		}
-		s.reviewRefusal(c, http.StatusConflict, "Link from an earlier stage", msg)
-		return
+		return "review.earlierStageTitle", t("review.earlierStage", link.Stage, current)
 	}
-	title := "Decision not recorded"
 	if e.WorkflowType == "" {
-		title = "Try again"
+		return "console.tryAgainTitle", e.Detail
 	}
-	s.reviewRefusal(c, e.Status, title, e.Detail)
+	return "review.notRecordedTitle", e.Detail
 }

@@ -47,13 +47,36 @@ func (s *site) codePage(c *gin.Context) {
 	}
 }
 
-// showCodePage is the GET of a code page (sign-up or sign-in): "sent you a new code" after a resend.
+// showCodePage is the GET of a code page (sign-up or sign-in), with what its last post left: a wrong
+// code's "N attempts left", or "we sent you a new code".
 func (s *site) showCodePage(c *gin.Context, a *applicant) {
-	msg := ""
-	if c.Query("resent") == "1" {
-		msg = a.t("code.resent")
+	f := s.takeFlash(c, a.ws, codePath(a))
+	if f == nil {
+		f = &flash{}
 	}
-	s.renderCode(c, a, http.StatusOK, "", msg, false, 0)
+	s.renderCode(c, a, http.StatusOK, f.value("code"), f.Message, f.Error, f.Wait)
+}
+
+// codePath is the code page of the session: the sign-in's or the sign-up's.
+func codePath(a *applicant) string {
+	if a.ws.Data[wsLoginAccount] != "" {
+		return "/login/code"
+	}
+	return "/signup/code"
+}
+
+// backToCode answers a code form's post: 303 to the code page, which shows f once.
+func (s *site) backToCode(c *gin.Context, a *applicant, f *flash) {
+	if !s.redirectWithFlash(c, a.ws, codePath(a), f) {
+		s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+	}
+}
+
+// codeRefused is a refused code (or resend): the message, what was typed, and the resend wait.
+func codeRefused(typed, msg string, wait int) *flash {
+	f := refusal(msg, map[string]string{"code": typed})
+	f.Wait = wait
+	return f
 }
 
 // stepError shows a refused step. wrong_state (the sign-up moved on, e.g. in another tab) goes to
@@ -79,13 +102,13 @@ func (s *site) codeSubmit(c *gin.Context) {
 	raw := c.PostForm("code")
 	code := strings.Join(strings.Fields(raw), "")
 	if !signup.ValidCode(code) {
-		s.renderCode(c, a, http.StatusBadRequest, raw, a.t("code.invalid"), true, 0)
+		s.backToCode(c, a, codeRefused(raw, a.t("code.invalid"), 0))
 		return
 	}
 	res, err := s.svc.VerifyEmail(c.Request.Context(), a.signupID(), a.tokenHash(), s.svc.ClientKey(c.Request), code)
 	if err != nil {
 		s.stepError(c, a, err, func(e *signup.Error) {
-			s.renderCode(c, a, e.Status, raw, a.problemText(e), true, 0)
+			s.backToCode(c, a, codeRefused(raw, a.problemText(e), 0))
 		})
 		return
 	}
@@ -103,12 +126,12 @@ func (s *site) codeResend(c *gin.Context) {
 			if e.Code == workflows.ErrRateLimited {
 				wait = e.RetryAfter
 			}
-			s.renderCode(c, a, e.Status, "", a.problemText(e), true, wait)
+			s.backToCode(c, a, codeRefused("", a.problemText(e), wait))
 		})
 		return
 	}
 	a.ws.Data[wsCodeSentAt] = strconv.FormatInt(time.Now().Unix(), 10)
 	if s.save(c, a) {
-		seeOther(c, "/signup/code?resent=1")
+		s.backToCode(c, a, &flash{Message: a.t("code.resent")})
 	}
 }

@@ -25,6 +25,14 @@ type formField struct {
 	Autofocus       bool
 	MaxLength       int
 	Autocomplete    string
+	// What the browser checks before the form is sent (the server checks again): minlength, and the
+	// pattern when it means the same in the browser (htmlPattern), with Title the words it shows.
+	MinLength   int
+	Pattern     string
+	Title       string
+	Hint        string // the flow's hint, shown under the field from the start
+	Rules       string // the lengths the field takes, in the page's language ("20–100 characters.")
+	DescribedBy string // the ids of the hint and the error, for aria-describedby
 }
 
 type formOption struct {
@@ -39,17 +47,10 @@ var autocompletes = map[string]string{
 	"state": "address-level1", "country": "country-name",
 }
 
-// attrLabel is the attribute's label from the config, a translated name for a built-in one, or its name.
+// attrLabel is the attribute's label from the config, a translated name for a built-in one, or its name
+// (attributeLabel, which the reviewer pages share).
 func (a *applicant) attrLabel(at flow.Attribute) string {
-	if at.Label != "" {
-		return at.Label
-	}
-	if !at.Custom {
-		if l := a.t("attr." + at.Name); l != "attr."+at.Name {
-			return l
-		}
-	}
-	return humanize(at.Name)
+	return attributeLabel(at, a.locale, a.t)
 }
 
 // humanize turns a custom attribute name into a label: "CompanyName" → "Company name", "VATId" →
@@ -77,18 +78,20 @@ func (a *applicant) buildFields(attrs []flow.Attribute, values map[string]string
 	focused := false
 	for _, at := range attrs {
 		f := formField{Name: at.Name, ID: "f-" + at.Name, Label: a.attrLabel(at), Required: at.Required,
-			Value: values[at.Name], Error: errs[at.Name], Autocomplete: autocompletes[at.Name]}
+			Value: values[at.Name], Error: errs[at.Name], Autocomplete: autocompletes[at.Name],
+			Hint: at.Hint.For(a.locale), Rules: a.lengthRule(at)}
 		if f.Error != "" && !focused {
 			f.Autofocus, focused = true, true
 		}
-		setKind(&f, at)
+		setKind(&f, at, a.locale)
+		f.DescribedBy = describedBy(&f)
 		out = append(out, f)
 	}
 	return out
 }
 
-// setKind makes the field the input its attribute's type asks for.
-func setKind(f *formField, at flow.Attribute) {
+// setKind makes the field the input its attribute's type asks for, with its texts in locale.
+func setKind(f *formField, at flow.Attribute, locale string) {
 	switch {
 	case at.Type == flow.TypeBoolean:
 		f.Kind = "checkbox"
@@ -96,17 +99,74 @@ func setKind(f *formField, at flow.Attribute) {
 	case len(at.Options) > 0:
 		f.Kind = "select"
 		for _, o := range at.Options {
-			f.Options = append(f.Options, formOption{Value: o, Label: o, Selected: o == f.Value})
+			label := o.Label.For(locale)
+			if label == "" {
+				label = o.Value
+			}
+			f.Options = append(f.Options, formOption{Value: o.Value, Label: label, Selected: o.Value == f.Value})
 		}
 	case at.Type == flow.TypeInt:
 		f.Kind = "number"
 	default:
 		f.Kind = "text"
-		f.MaxLength = 1024
-		if at.MaxLength != nil && *at.MaxLength < f.MaxLength {
-			f.MaxLength = *at.MaxLength
+		f.MaxLength = maxLength(at)
+		if at.MinLength != nil {
+			f.MinLength = *at.MinLength
+		}
+		if p, ok := htmlPattern(at.Pattern); ok {
+			f.Pattern, f.Title = p, at.PatternMessage.For(locale)
+			if f.Title == "" {
+				f.Title = f.Hint
+			}
 		}
 	}
+}
+
+// maxLength is the most characters the server takes for a string attribute: its maxLength, at most
+// the 1024 that flow.ValidateValues allows any value.
+func maxLength(at flow.Attribute) int {
+	if at.MaxLength != nil && *at.MaxLength < 1024 {
+		return *at.MaxLength
+	}
+	return 1024
+}
+
+// lengthRule says up front how long a string attribute's value must be ("" when it sets no length),
+// so that nobody learns a minimum by failing it.
+func (a *applicant) lengthRule(at flow.Attribute) string {
+	if at.Type == flow.TypeInt || at.Type == flow.TypeBoolean || len(at.Options) > 0 {
+		return ""
+	}
+	lo, hi := 0, 0
+	if at.MinLength != nil {
+		lo = *at.MinLength
+	}
+	if at.MaxLength != nil {
+		hi = maxLength(at)
+	}
+	switch {
+	case lo > 0 && lo == hi:
+		return a.t("field.lengthExact", lo)
+	case lo > 0 && hi > 0:
+		return a.t("field.lengthRange", lo, hi)
+	case lo > 0:
+		return a.t("field.lengthMin", lo)
+	case hi > 0:
+		return a.t("field.lengthMax", hi)
+	}
+	return ""
+}
+
+// describedBy is the aria-describedby of a field: its hint line, then its error.
+func describedBy(f *formField) string {
+	var ids []string
+	if f.Hint != "" || f.Rules != "" {
+		ids = append(ids, f.ID+"-hint")
+	}
+	if f.Error != "" {
+		ids = append(ids, f.ID+"-error")
+	}
+	return strings.Join(ids, " ")
 }
 
 // flowAttributes is the attribute schema of the applicant's flow.
@@ -131,6 +191,9 @@ func (s *site) detailsPage(c *gin.Context) {
 	if !ok {
 		return
 	}
+	// What the last post of the form left (Post/Redirect/Get): taken first, so that it is gone even
+	// when the sign-up moved on meanwhile.
+	f := s.takeFlash(c, a.ws, "/signup/details")
 	view, err := s.svc.Status(c.Request.Context(), a.signupID(), a.tokenHash())
 	if err != nil {
 		s.statusError(c, a, err)
@@ -138,6 +201,10 @@ func (s *site) detailsPage(c *gin.Context) {
 	}
 	if view.Status != workflows.StatusCollectingAttributes {
 		seeOther(c, stepPath(view.Status))
+		return
+	}
+	if f != nil {
+		s.renderDetails(c, a, http.StatusOK, f.Values, f.Fields, f.Message)
 		return
 	}
 	values := map[string]string{}
@@ -202,6 +269,9 @@ func (a *applicant) fieldText(at *flow.Attribute, fe flow.FieldError) string {
 			return a.t("attrs.number")
 		}
 	case flow.FieldPattern:
+		if at != nil && !at.PatternMessage.IsZero() {
+			return at.PatternMessage.For(a.locale)
+		}
 		return a.t("field.pattern")
 	case flow.FieldNotOption:
 		return a.t("field.notOption")
@@ -211,8 +281,8 @@ func (a *applicant) fieldText(at *flow.Attribute, fe flow.FieldError) string {
 		}
 	case flow.FieldTooLong:
 		limit := 1024
-		if at != nil && at.MaxLength != nil && *at.MaxLength < limit {
-			limit = *at.MaxLength
+		if at != nil {
+			limit = maxLength(*at)
 		}
 		return a.t("field.tooLong", limit)
 	}
@@ -227,7 +297,7 @@ func (s *site) detailsSubmit(c *gin.Context) {
 	attrs := s.flowAttributes(a)
 	vals, raw, errs := a.parseDetails(c, attrs)
 	if len(errs) > 0 {
-		s.renderDetails(c, a, http.StatusBadRequest, raw, errs, a.t("attrs.fixErrors"))
+		s.backToDetails(c, a, raw, errs, a.t("attrs.fixErrors"))
 		return
 	}
 	res, err := s.svc.SubmitAttributes(c.Request.Context(), a.signupID(), a.tokenHash(), vals)
@@ -238,11 +308,21 @@ func (s *site) detailsSubmit(c *gin.Context) {
 			if e.Code == workflows.ErrValidationFailed && e.UserMessage == "" {
 				msg = a.t("attrs.fixErrors")
 			}
-			s.renderDetails(c, a, e.Status, raw, errs, msg)
+			s.backToDetails(c, a, raw, errs, msg)
 		})
 		return
 	}
 	seeOther(c, stepPath(res.Status))
+}
+
+// backToDetails answers a refused attribute form: 303 to the form, which shows once what was typed,
+// the errors by field and msg.
+func (s *site) backToDetails(c *gin.Context, a *applicant, typed, errs map[string]string, msg string) {
+	f := refusal(msg, typed)
+	f.Fields = errs
+	if !s.redirectWithFlash(c, a.ws, "/signup/details", f) {
+		s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+	}
 }
 
 // fieldErrors adds the texts of the workflow's field errors to errs (a field keeps an error it has).

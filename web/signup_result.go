@@ -15,6 +15,12 @@ import (
 
 // completedURL is the application's redirect URI with state and the sign-up id added.
 func (a *applicant) completedURL() (any, bool) {
+	return a.returnURL("signup_id", a.ws.Data[wsSignupID])
+}
+
+// returnURL is the application's redirect URI with state and one parameter (name=value) added: the
+// way back to the application of a session of the /signup link.
+func (a *applicant) returnURL(name, value string) (any, bool) {
 	u, err := url.Parse(a.ws.Data[wsRedirectURI])
 	if err != nil || !registeredRedirect(a.app, a.ws.Data[wsRedirectURI]) {
 		return "", false
@@ -23,7 +29,7 @@ func (a *applicant) completedURL() (any, bool) {
 	if st := a.ws.Data[wsState]; st != "" {
 		q.Set("state", st)
 	}
-	q.Set("signup_id", a.ws.Data[wsSignupID])
+	q.Set(name, value)
 	u.RawQuery = q.Encode()
 	switch strings.ToLower(u.Scheme) {
 	case "http", "https":
@@ -67,9 +73,14 @@ func (s *site) resultPage(c *gin.Context) {
 }
 
 // result is the result page of a sign-up that has left the applicant's steps. The flow's own message
-// (e.g. messages.pending, a connector's block message) is the body when there is one, else ours.
+// (e.g. messages.pending in the applicant's language, a connector's block message) is the body when
+// there is one, else ours; so is a page in another language than English for the flow package's
+// English defaults.
 func (a *applicant) result(view *workflows.StatusView) *resultPage {
 	p := &resultPage{Page: a.page(""), Status: string(view.Status), Body: view.UserMessage}
+	if a.locale != defaultLocale && englishDefaults[p.Body] {
+		p.Body = ""
+	}
 	orDefault := func(key string) {
 		if p.Body == "" {
 			p.Body = a.t(key)
@@ -78,6 +89,9 @@ func (a *applicant) result(view *workflows.StatusView) *resultPage {
 	switch view.Status {
 	case workflows.StatusBlocked:
 		p.Kind = "blocked"
+		if key := accountExistsKey(view); key != "" {
+			p.Body = a.t(key) // the workflow's English words, in the page's language
+		}
 		orDefault("blocked.default")
 	case workflows.StatusPendingApproval:
 		p.Kind, p.Poll = "pending", "/signup/status"
@@ -104,8 +118,56 @@ func (a *applicant) result(view *workflows.StatusView) *resultPage {
 		orDefault("expired.default")
 	}
 	p.Title = a.t(p.Kind + ".title")
+	a.waysOn(p, view)
 	return p
 }
+
+// accountExistsKey is the text key of a sign-up refused because the address has an account ("sign in
+// instead", or for a federated sign-up "sign in with the method you used before"), else "".
+func accountExistsKey(view *workflows.StatusView) string {
+	switch {
+	case view.Status != workflows.StatusBlocked:
+		return ""
+	case view.UserMessage == workflows.MsgAccountExists:
+		return "blocked.accountExists"
+	case view.UserMessage == workflows.MsgSignInWithPrevious:
+		return "blocked.signInWithPrevious"
+	}
+	return ""
+}
+
+// endedWithoutAccount: the sign-up ended and made no account (blocked, denied, expired, abandoned).
+func endedWithoutAccount(st workflows.Status) bool {
+	switch st {
+	case workflows.StatusBlocked, workflows.StatusDenied, workflows.StatusExpired, workflows.StatusAbandoned:
+		return true
+	}
+	return false
+}
+
+// waysOn gives the page of a sign-up that ended without an account its ways on: the application's
+// sign-in when the address has an account, and back to the application — for a session of the /signup
+// link its redirect URI with error=access_denied and the state. A login session's page gets its own
+// (loginResult).
+func (a *applicant) waysOn(p *resultPage, view *workflows.StatusView) {
+	p.AppName = a.app.Name
+	if !endedWithoutAccount(view.Status) {
+		return
+	}
+	if accountExistsKey(view) != "" {
+		p.SignIn = a.app.SignInURL
+	}
+	if a.ws.Data[wsAuthRequest] == "" {
+		if to, ok := a.returnURL("error", "access_denied"); ok {
+			p.Back = to
+		}
+	}
+}
+
+// englishDefaults are the flow package's default messages, which the workflow puts (in English) where
+// the flow configures none.
+var englishDefaults = map[string]bool{flow.DefaultPendingMessage: true, flow.DefaultDeniedMessage: true,
+	flow.DefaultExpiredMessage: true, flow.DefaultApprovedMessage: true}
 
 // statusJSON is the sign-up's status for the pending page's script: {"status": "...", "next": "/signup/..."}.
 func (s *site) statusJSON(c *gin.Context) {

@@ -27,9 +27,13 @@ func (s *site) signupPage(c *gin.Context) {
 		refuse(http.StatusBadRequest, pageBranding{}, "error.badRequest", "error.unknownClient")
 		return
 	}
-	brand := s.branding(app.UserFlow, app.Name)
+	brand := s.branding(app.UserFlow, app.Name, locale)
 	redirectURI := c.Query("redirect_uri")
 	state := c.Query("state")
+	if redirectURI == "" {
+		refuse(http.StatusBadRequest, brand, "error.badRequest", "error.noRedirectURI")
+		return
+	}
 	if !registeredRedirect(app, redirectURI) || len(state) > maxStateLength {
 		refuse(http.StatusBadRequest, brand, "error.badRequest", "error.redirectURI")
 		return
@@ -45,7 +49,8 @@ func (s *site) signupPage(c *gin.Context) {
 	}
 	ws := &webSession{CSRF: token, Data: map[string]string{wsClientID: app.ClientID, wsRedirectURI: redirectURI,
 		wsState: state, wsLocale: locale}}
-	s.renderEmail(c, s.newApplicant(ws, app, locale), http.StatusOK, "", "")
+	// A refused post of this form came back here (Post/Redirect/Get) with its message and address.
+	s.renderEmail(c, s.newApplicant(ws, app, locale), s.takeFlashCookie(c, "/signup", app.ClientID))
 }
 
 // validLocales is ui_locales when it is well formed, else "".
@@ -56,12 +61,33 @@ func validLocales(v string) string {
 	return v
 }
 
-func (s *site) renderEmail(c *gin.Context, a *applicant, status int, email, fieldErr string) {
-	p := &emailPage{Page: a.page("email.title"), Email: email, EmailError: fieldErr}
-	if fieldErr != "" {
-		p.Message, p.Error = fieldErr, true
+// renderEmail shows the e-mail form with what a refused post of it left (f, nil for none).
+func (s *site) renderEmail(c *gin.Context, a *applicant, f *flash) {
+	p := &emailPage{Page: a.page("email.title"), Email: f.value("email")}
+	p.federationButtons = s.buttons(a, &p.Page, "/signup/federation")
+	if f != nil {
+		p.EmailError, p.Message, p.Error = f.Fields["email"], f.Message, f.Error
 	}
-	s.render(c, status, p)
+	s.render(c, http.StatusOK, p)
+}
+
+// backToStart answers a refused start form (the e-mail form of /signup or /login, or a provider
+// button on it): 303 back to the form, with f in a flash cookie, since a refused start stores no
+// session.
+func (s *site) backToStart(c *gin.Context, a *applicant, f *flash) {
+	path, key := "/signup", a.app.ClientID
+	if id := a.ws.Data[wsAuthRequest]; id != "" {
+		path, key = "/login", id
+	}
+	s.setFlashCookie(c, path, key, f)
+	seeOther(c, a.restartURL())
+}
+
+// emailRefused is the flash of a refused address: the message next to the field, and what was typed.
+func emailRefused(typed, msg string) *flash {
+	f := refusal(msg, map[string]string{"email": typed})
+	f.Fields = map[string]string{"email": msg}
+	return f
 }
 
 // startApplicant is postApplicant for the start form, which has no session behind it: the form token
@@ -85,7 +111,7 @@ func (s *site) startApplicant(c *gin.Context) (*applicant, bool) {
 		s.pageError(c, nil, http.StatusServiceUnavailable, "error.title", "error.unavailable")
 		return nil, false
 	}
-	for _, k := range append([]string{wsSignupID, wsToken, wsEmail, wsCodeSentAt, wsPending}, loginKeys...) {
+	for _, k := range append([]string{wsSignupID, wsToken, wsEmail, wsCodeSentAt, wsPending, wsIdP}, loginKeys...) {
 		delete(ws.Data, k)
 	}
 	ws.Data[wsClientID], ws.Data[wsRedirectURI], ws.Data[wsState] = app.ClientID, fc.RedirectURI, fc.State
@@ -119,15 +145,17 @@ func (s *site) signupEmail(c *gin.Context) {
 	}
 	raw := c.PostForm("email")
 	email, valid := signup.ParseEmail(raw)
+	showForm := func(_ int, msg string) { s.backToStart(c, a, emailRefused(raw, msg)) }
 	if !valid {
-		s.renderEmail(c, a, http.StatusBadRequest, raw, a.t("email.invalid"))
+		showForm(http.StatusBadRequest, a.t("email.invalid"))
 		return
 	}
-	s.startSignup(c, a, email, "web", func(status int, msg string) { s.renderEmail(c, a, status, raw, msg) })
+	s.startSignup(c, a, email, "web", showForm)
 }
 
 // startSignup starts the sign-up of a canonical address for the applicant's application (or attaches
-// to the running one) and goes to its first step; a refusal is shown by showForm with its text.
+// to the running one) and goes to its first step; a refusal goes to showForm with its text (back to the
+// form, Post/Redirect/Get).
 func (s *site) startSignup(c *gin.Context, a *applicant, email, via string, showForm func(status int, msg string)) {
 	// The chosen page language is what the connectors receive as ui_locales.
 	res, err := s.svc.Start(c.Request.Context(), &signup.StartInput{App: a.app, Email: email, UILocales: a.locale,
@@ -138,7 +166,7 @@ func (s *site) startSignup(c *gin.Context, a *applicant, email, via string, show
 			s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
 			return
 		}
-		setRetryAfter(c, e)
+		// The wait is in the message: Retry-After on the 303 would delay the redirect itself.
 		showForm(e.Status, a.problemText(e))
 		return
 	}

@@ -8,6 +8,9 @@
 // An anonymous page view (the sign-up start page, the console sign-in) writes nothing to Redis: its
 // form is protected by a signed double-submit cookie (formToken). A session is stored only when a form
 // is posted, and the number of new sessions is limited per client.
+//
+// Every form post answers 303 (Post/Redirect/Get, flash.go): what it has to say reaches the next page
+// as a flash, shown once, so reload, back and forward never send a form again.
 package web
 
 import (
@@ -64,14 +67,15 @@ func newSite(d Deps) *site {
 	return s
 }
 
-// AddRoutes mounts the pages and their static files on r: /signup…, /login… (the OpenID provider's
-// login pages), /console…, /approvals/review and /static/….
+// AddRoutes mounts the pages and their static files on r: / (what this service is), /signup…, /login…
+// (the OpenID provider's login pages), /console…, /approvals/review and /static/….
 func AddRoutes(r *gin.Engine, d Deps) {
 	newSite(d).addRoutes(r)
 }
 
 func (s *site) addRoutes(r *gin.Engine) {
 	s.addStaticRoutes(r)
+	s.addHomeRoutes(r)
 	s.addSignupRoutes(r)
 	s.addResumeRoutes(r)
 	s.addLoginRoutes(r)

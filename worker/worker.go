@@ -25,11 +25,13 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterActivity(acts)
 }
 
-// Run runs a worker on the task queue until ctx ends. When the worker has stopped, or did not start, it
+// Run runs a worker on o.TaskQueue until ctx ends. When the worker has stopped, or did not start, it
 // closes acts.Connectors: every connector plugin process is killed, and Run returns once they are gone.
-func Run(ctx context.Context, c client.Client, taskQueue string, acts *activities.Activities) error {
+func Run(ctx context.Context, c client.Client, o Options, acts *activities.Activities) error {
 	defer acts.Connectors.Close() // a nil registry closes nothing
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
+	// The cache is the process's, shared by its workers, and sized when the first of them starts.
+	sdkworker.SetStickyWorkflowCacheSize(o.stickyCacheSize())
+	w := sdkworker.New(c, o.TaskQueue, o.sdkOptions())
 	Register(w, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)

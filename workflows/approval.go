@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,7 +34,8 @@ type approvalState struct {
 	stages       []stageState
 	decisions    []Decision
 	deniedAt     time.Time
-	seq          int // bumped by every decision, so that the timer loop re-plans
+	seq          int   // bumped by every decision, so that the timer loop re-plans
+	indexSeq     int64 // bumped by every write of the reviewer inbox's index, which applies them in order
 }
 
 type stageState struct {
@@ -82,7 +84,7 @@ func (w *signup) requestApproval(ctx workflow.Context) *StepResult {
 	for i := range w.ap.stages {
 		w.ap.stages[i].state = stageWaiting
 	}
-	w.userMessage = policy.Messages.Message(activities.ApplicantPending)
+	w.userMessage = policy.Messages.Message(activities.ApplicantPending, w.locale)
 	w.setStatus(ctx, StatusPendingApproval)
 	w.enterStage(ctx, 0)
 	w.logger.Info("approval requested", "stages", len(policy.Stages), "expiresAt", w.ap.expiresAt)
@@ -116,12 +118,51 @@ func (w *signup) publishInbox(ctx workflow.Context) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SAApprovalGroups.ValueSet(w.groups())); err != nil {
 		w.logger.Warn("cannot update approval groups search attribute", "error", err)
 	}
-	entry := InboxEntry{Email: NormalizeEmail(w.in.Email), DisplayName: w.displayName(), FlowID: w.in.Flow.FlowID,
-		AppName: w.in.Flow.AppName, Stage: w.stageConfig().Name, PendingSince: w.ap.pendingSince,
-		ExpiresAt: w.ap.expiresAt, Summary: w.summary(), DecidedBy: w.deciders()}
-	if err := workflow.UpsertMemo(ctx, map[string]any{MemoInbox: entry}); err != nil {
+	if err := workflow.UpsertMemo(ctx, map[string]any{MemoInbox: w.inboxEntry()}); err != nil {
 		w.logger.Warn("cannot update inbox memo", "error", err)
 	}
+}
+
+// inboxEntry is the inbox memo of the pending sign-up: what a row of the inbox shows.
+func (w *signup) inboxEntry() InboxEntry {
+	return InboxEntry{Email: NormalizeEmail(w.in.Email), DisplayName: w.displayName(), FlowID: w.in.Flow.FlowID,
+		AppName: w.in.Flow.AppName, Stage: w.stageConfig().Name, PendingSince: w.ap.pendingSince,
+		ExpiresAt: w.ap.expiresAt, Summary: w.summary(), DecidedBy: w.deciders()}
+}
+
+// inboxIndex is what the reviewer inbox's index (Redis) is to hold after this transition: the sign-up in
+// the inboxes of the groups that may decide its current stage, or, when it is no longer pending, nowhere.
+// The activity that runs at the transition anyway (a reviewer or applicant e-mail) writes it: no
+// activity and no command is added. Writes are numbered, so that a late retry never undoes a later
+// transition. Nil for a request the policy decided at once: it was never in an inbox.
+func (w *signup) inboxIndex(pending bool) *activities.InboxIndex {
+	if w.ap == nil || len(w.ap.stages) == 0 {
+		return nil
+	}
+	w.ap.indexSeq++
+	ix := &activities.InboxIndex{SignupID: w.in.SignupID, PendingSince: w.ap.pendingSince, Seq: w.ap.indexSeq}
+	if pending {
+		e := w.inboxEntry()
+		ix.Groups, ix.FlowID, ix.Domain, ix.Stage = w.groups(), e.FlowID, EmailDomain(w.in.Email), e.Stage
+		ix.DecidedBy, ix.Row = e.DecidedBy, InboxRow(e)
+	}
+	return ix
+}
+
+// InboxRow is what the reviewer inbox's index holds of a pending sign-up: its inbox memo without the
+// deciders (the index keeps them apart), as JSON. The workflow and the reconciler (from visibility's
+// memo) both write it, so it is made in one place.
+func InboxRow(e InboxEntry) json.RawMessage {
+	e.DecidedBy = nil
+	e.PendingSince, e.ExpiresAt = e.PendingSince.UTC(), e.ExpiresAt.UTC()
+	// encoding/json writes a struct's fields in their order, and InboxEntry holds no map: the same entry
+	// gives the same bytes (workflowcheck objects to the reflection caches inside).
+	//workflowcheck:ignore
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 func (w *signup) displayName() string {
@@ -137,7 +178,7 @@ func (w *signup) summary() []SummaryItem {
 		if !ok || v == nil || v == "" || len(out) == 8 {
 			continue
 		}
-		label := attr.Label
+		label := attr.Label.For(flow.DefaultLanguage) // reviewers read English
 		if label == "" {
 			label = attr.Name
 		}
@@ -240,7 +281,7 @@ func (w *signup) fireDeadlines(ctx workflow.Context) {
 
 func (w *signup) expire(ctx workflow.Context) {
 	w.ap.stages[w.ap.current].state = stageExpired
-	msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantExpired)
+	msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantExpired, w.locale)
 	w.logger.Info("approval expired", "stage", w.stageConfig().Name)
 	w.end(ctx, StatusExpired, msg)
 	w.notifyApplicant(ctx, activities.ApplicantExpired, msg)
@@ -249,7 +290,7 @@ func (w *signup) expire(ctx workflow.Context) {
 // deny ends the sign-up as Denied; the workflow then stays open through the cool-down (see run).
 func (w *signup) deny(ctx workflow.Context) *StepResult {
 	w.ap.deniedAt = workflow.Now(ctx)
-	msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantDenied)
+	msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantDenied, w.locale)
 	res := w.end(ctx, StatusDenied, msg)
 	w.notifyApplicant(ctx, activities.ApplicantDenied, msg)
 	return res
@@ -388,11 +429,18 @@ func timePtr(t time.Time) *time.Time {
 }
 
 // Notifications run beside the workflow; the run stays open until each has finished, and a failed
-// e-mail is logged, never fatal: the decision stands whatever happens to the mail.
+// e-mail is logged, never fatal: the decision stands whatever happens to the mail. The e-mails of the
+// transitions also carry the reviewer inbox's index writes: approved, denied and expired take the
+// sign-up out of it, and every reviewer e-mail (new stage, reminder, escalation) lists it in the inboxes
+// of the current stage.
 func (w *signup) notifyApplicant(ctx workflow.Context, kind, msg string) {
-	w.background(ctx, "applicant "+kind+" e-mail", a.NotifyApplicant, &activities.NotifyApplicantInput{
+	var ix *activities.InboxIndex
+	if kind != activities.ApplicantPending {
+		ix = w.inboxIndex(false)
+	}
+	w.background(ctx, "applicant "+kind+" e-mail", mailTimeout, a.NotifyApplicant, &activities.NotifyApplicantInput{
 		Kind: kind, Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale, Message: msg,
-		SignInURL: w.in.Flow.SignInURL,
+		SignInURL: w.in.Flow.SignInURL, Inbox: ix,
 	})
 }
 
@@ -404,16 +452,16 @@ func (w *signup) notifyReviewers(ctx workflow.Context, kind, group string) {
 	for _, s := range w.summary() {
 		summary = append(summary, activities.SummaryItem{Label: s.Label, Value: s.Value})
 	}
-	w.background(ctx, "reviewer "+kind+" e-mail", a.NotifyReviewers, &activities.NotifyReviewersInput{
+	w.background(ctx, "reviewer "+kind+" e-mail", reviewerMailTimeout, a.NotifyReviewers, &activities.NotifyReviewersInput{
 		SignupID: w.in.SignupID, FlowID: w.in.Flow.FlowID, AppName: w.in.Flow.AppName, Kind: kind, Group: group,
 		Stage: w.stageConfig().Name, ApplicantEmail: NormalizeEmail(w.in.Email), DisplayName: w.displayName(),
-		Summary: summary, PendingSince: w.ap.pendingSince, ExpiresAt: w.ap.expiresAt,
+		Summary: summary, PendingSince: w.ap.pendingSince, ExpiresAt: w.ap.expiresAt, Inbox: w.inboxIndex(true),
 	})
 }
 
-func (w *signup) background(ctx workflow.Context, what string, activity, input any) {
+func (w *signup) background(ctx workflow.Context, what string, timeout time.Duration, activity, input any) {
 	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: timeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute,
 			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.TypeMailRejected}},
 	})

@@ -30,7 +30,7 @@ func approvalInput(mutate func(*flow.Approval)) *SignupInput {
 		Stages:             []flow.Stage{{Name: "sponsor", Reviewers: "managers", Quorum: 1}},
 		ExpireAfter:        flow.Duration(168 * time.Hour),
 		ReapplyAfterDenial: flow.Duration(720 * time.Hour),
-		Messages:           flow.ApprovalMessages{Pending: "Waiting for approval."},
+		Messages:           flow.ApprovalMessages{Pending: flow.PlainText("Waiting for approval.")},
 	}
 	if mutate != nil {
 		mutate(&in.Flow.Approval)
@@ -43,6 +43,19 @@ type mails struct {
 	mu        sync.Mutex
 	applicant []string // kinds
 	reviewers []reviewerMail
+	index     []indexWrite // the inbox index writes the e-mails carried, in the order they were scheduled
+}
+
+// indexWrite is an inbox index change and the e-mail that carried it.
+type indexWrite struct {
+	mail string // "applicant <kind>" or "reviewer <kind>"
+	ix   *activities.InboxIndex
+}
+
+func (m *mails) indexWrites() []indexWrite {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]indexWrite(nil), m.index...)
 }
 
 type reviewerMail struct {
@@ -83,6 +96,9 @@ func newApprovalHarness(t *testing.T) *approvalHarness {
 			h.mails.mu.Lock()
 			defer h.mails.mu.Unlock()
 			h.mails.applicant = append(h.mails.applicant, in.Kind)
+			if in.Inbox != nil {
+				h.mails.index = append(h.mails.index, indexWrite{"applicant " + in.Kind, in.Inbox})
+			}
 			return nil
 		})
 	h.env.OnActivity(a.NotifyReviewers, mock.Anything, mock.Anything).Return(
@@ -91,6 +107,9 @@ func newApprovalHarness(t *testing.T) *approvalHarness {
 			defer h.mails.mu.Unlock()
 			h.mails.reviewers = append(h.mails.reviewers, reviewerMail{kind: in.Kind, group: in.Group, stage: in.Stage,
 				at: h.env.Now().Sub(h.pending)})
+			if in.Inbox != nil {
+				h.mails.index = append(h.mails.index, indexWrite{"reviewer " + in.Kind, in.Inbox})
+			}
 			return &activities.NotifyReviewersResult{Sent: 1}, nil
 		})
 	h.env.SetStartTime(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))

@@ -89,9 +89,11 @@ func (w *signup) runChain(ctx workflow.Context, step connector.Step, refs []flow
 func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref flow.ConnectorRef, values map[string]any) (*activities.CallConnectorResult, error) {
 	timeout := ref.Endpoint.AttemptTimeout()
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// The connector's Caller (HTTP client, plugin manager) enforces its own timeout; the margin covers
-		// a worker that dies mid-call, after which the attempt is retried on another worker.
-		StartToCloseTimeout: timeout + 5*time.Second,
+		// The connector's Caller (HTTP client, plugin manager) enforces its own timeout; the activity
+		// heartbeats while it runs, so a worker that dies mid-call is noticed within connectorHeartbeat
+		// (not after the timeout) and the next attempt, if any is left, runs on another worker.
+		StartToCloseTimeout: timeout + connectorMargin,
+		HeartbeatTimeout:    connectorHeartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        500 * time.Millisecond,
 			BackoffCoefficient:     2,
@@ -100,14 +102,22 @@ func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref fl
 		},
 	})
 	var res activities.CallConnectorResult
-	err := workflow.ExecuteActivity(actx, a.CallConnector, &activities.CallConnectorInput{
-		SignupID: w.in.SignupID, Target: ref.Target, Step: step, ClientID: w.in.Flow.ClientID,
-		UILocales: w.locale, Email: NormalizeEmail(w.in.Email), Claims: w.in.Flow.ToClaims(values),
-	}).Get(ctx, &res)
+	in := w.connectorInput(step, ref, values)
+	err := workflow.ExecuteActivity(actx, a.CallConnector, &in).Get(ctx, &res)
 	if err != nil {
 		return nil, err
 	}
 	return &res, nil
+}
+
+// connectorInput is one call's input: the applicant's address, identities and claims (the values
+// mapped by the flow; a federated sign-up adds the provider's names the flow does not collect).
+func (w *signup) connectorInput(step connector.Step, ref flow.ConnectorRef, values map[string]any) activities.CallConnectorInput {
+	return activities.CallConnectorInput{
+		SignupID: w.in.SignupID, Target: ref.Target, Step: step, ClientID: w.in.Flow.ClientID,
+		UILocales: w.locale, Email: NormalizeEmail(w.in.Email), Claims: w.federatedClaims(w.in.Flow.ToClaims(values)),
+		Identities: w.connectorIdentities(),
+	}
 }
 
 // errWaitOver: a connector with onError: wait broke the contract, or was still down at maxWait.

@@ -11,7 +11,6 @@ import (
 	"github.com/signupflow/signupflow/activities"
 	"github.com/signupflow/signupflow/audit"
 	"github.com/signupflow/signupflow/connector"
-	"github.com/signupflow/signupflow/directory"
 	"github.com/signupflow/signupflow/flow"
 	"github.com/signupflow/signupflow/metrics"
 	"github.com/signupflow/signupflow/otp"
@@ -63,12 +62,24 @@ type signup struct {
 	resumeLinks  map[string]bool // nonce hashes of the resume links mailed: accepted once (true: used)
 	submitted    map[string]any  // the values of the running submit, kept for the form if it fails after a wait
 	onWait       func()          // run when the running step starts to wait
+
+	// providerVerified: a federated sign-up's address was verified by its identity provider (not by a
+	// code); only then may the identity be linked to an existing account.
+	providerVerified bool
+
+	// Since versionRoundTrips (see roundtrips.go).
+	rtVersion    workflow.Version
+	published    Status              // the SignupStatus last upserted ("": EmailVerification, set at start)
+	stepDeadline time.Time           // when the sign-up is abandoned without a step
+	stepTimer    workflow.Future     // the inactivity timer (nil: none running)
+	cancelStep   workflow.CancelFunc // cancels stepTimer
 }
 
 func (w *signup) setup(ctx workflow.Context) error {
 	w.logger = log.With(workflow.GetLogger(ctx), "signupId", w.in.SignupID, "flow", w.in.Flow.FlowID)
 	w.version = workflow.GetVersion(ctx, versionSessions, workflow.DefaultVersion, 1)
 	w.waitVersion = workflow.GetVersion(ctx, versionConnectorWait, workflow.DefaultVersion, 1)
+	w.rtVersion = workflow.GetVersion(ctx, versionRoundTrips, workflow.DefaultVersion, 1)
 	if w.in.Flow.StepTimeout <= 0 {
 		return temporal.NewNonRetryableApplicationError("flow snapshot has no step timeout", "InvalidInput", nil)
 	}
@@ -89,6 +100,7 @@ func (w *signup) setup(ctx workflow.Context) error {
 		{UpdateSubmitAttributes, w.onSubmit, w.validateSubmit},
 		{UpdateDecide, w.onDecide, w.validateDecide},
 		{UpdateResume, w.onResume, w.validateResume},
+		{UpdateFederatedSession, w.onFederatedSession, w.validateFederatedSession},
 	}
 	for _, u := range updates {
 		opts := workflow.UpdateHandlerOptions{Validator: u.validator}
@@ -102,7 +114,14 @@ func (w *signup) setup(ctx workflow.Context) error {
 func (w *signup) run(ctx workflow.Context) (*SignupResult, error) {
 	for !w.status.Terminal() {
 		if w.status == StatusPendingApproval {
+			w.stopStepTimer()
 			if err := w.awaitDecisions(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if w.fewerRoundTrips() {
+			if err := w.awaitStep(ctx); err != nil {
 				return nil, err
 			}
 			continue
@@ -128,6 +147,7 @@ func (w *signup) run(ctx workflow.Context) (*SignupResult, error) {
 	// then and refuses new sessions (see validateSession). Closed runs may be deleted by retention, so
 	// the run itself holds the refusal.
 	if w.status == StatusDenied && w.ap != nil {
+		w.stopStepTimer() // an automatic denial comes from the form: its step timer would fire in the cool-down
 		until := w.ap.deniedAt.Add(time.Duration(w.in.Flow.Approval.ReapplyAfterDenial))
 		if wait := until.Sub(workflow.Now(ctx)); wait > 0 {
 			if err := workflow.Sleep(ctx, wait); err != nil {
@@ -154,6 +174,10 @@ func (w *signup) setStatus(ctx workflow.Context, s Status) {
 			Counter(metrics.SignupsFinished).Inc(1)
 	}
 	w.status = s
+	if w.fewerRoundTrips() && !w.listedStatus(s) {
+		return
+	}
+	w.published = s
 	if err := workflow.UpsertTypedSearchAttributes(ctx, SAStatus.ValueSet(string(s))); err != nil {
 		w.logger.Warn("cannot update status search attribute", "error", err)
 	}
@@ -257,12 +281,13 @@ func (w *signup) sendCode(ctx workflow.Context) (*activities.SendCodeResult, err
 		w.busy = true
 		defer func() { w.busy = false }()
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout: mailTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
-	})
+	}
 	var res activities.SendCodeResult
-	err := workflow.ExecuteActivity(actx, a.SendCode, &activities.SendCodeInput{
+	// Since versionRoundTrips a local activity: the update waits for its outcome anyway (codeSent).
+	err := w.execute(ctx, opts, a.SendCode, &activities.SendCodeInput{
 		SignupID: w.in.SignupID, Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale,
 		Budgeted: w.multiSession(),
 	}).Get(ctx, &res)
@@ -389,13 +414,8 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 
 // afterVerify is the first verification's account check and PostFederationSignup chain.
 func (w *signup) afterVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, error) {
-	var acc activities.CheckAccountResult
-	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.CheckAccount, &activities.CheckAccountInput{Email: w.in.Email}).Get(ctx, &acc); err != nil {
-		return nil, err
-	}
-	if acc.Exists {
-		w.markVerified(in.TokenHash) // it proved the mailbox: it may read why the sign-up ended
-		return w.end(ctx, StatusBlocked, MsgAccountExists), nil
+	if res, err := w.checkAccount(ctx, in.TokenHash); res != nil || err != nil {
+		return res, err
 	}
 	out, err := w.runChain(ctx, connector.StepPostFederationSignup, w.in.Flow.PostFederationSignup, w.prefill)
 	if err != nil {
@@ -420,7 +440,7 @@ func (w *signup) checkCode(ctx workflow.Context, in *VerifyInput, first bool) er
 		vin.Domain = &activities.DomainLimit{FlowID: w.in.Flow.FlowID, Domain: EmailDomain(w.in.Email), PerDay: w.in.Flow.SignupsPerDomainPerDay}
 	}
 	var res activities.VerifyCodeResult
-	if err := workflow.ExecuteActivity(w.ioCtx(ctx), a.VerifyCode, vin).Get(ctx, &res); err != nil {
+	if err := w.redisStep(ctx, a.VerifyCode, vin).Get(ctx, &res); err != nil {
 		return err
 	}
 	if res.Outcome != otp.OK {
@@ -449,7 +469,7 @@ func (w *signup) checkCode(ctx workflow.Context, in *VerifyInput, first bool) er
 // ioCtx is the options of short Redis activities: quick, retried a few times.
 func (w *signup) ioCtx(ctx workflow.Context) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
+		StartToCloseTimeout: redisTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumAttempts: 5},
 	})
 }
@@ -503,20 +523,26 @@ func (w *signup) submitChain(ctx workflow.Context, values map[string]any) (*Step
 // "approved" (with the application's sign-in link) after the last stage approved.
 func (w *signup) provision(ctx workflow.Context, approved bool) (*StepResult, error) {
 	w.setStatus(ctx, StatusProvisioning)
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout: provisionTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute,
 			NonRetryableErrorTypes: []string{activities.TypeEmailTaken}},
-	})
+	}
+	quick := opts // since versionRoundTrips, locally first: 4 attempts in at most 27 s (see localFirst)
+	quick.RetryPolicy = &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 4,
+		NonRetryableErrorTypes: opts.RetryPolicy.NonRetryableErrorTypes}
 	var res activities.ProvisionResult
-	err := workflow.ExecuteActivity(actx, a.Provision, &activities.ProvisionInput{
+	err := w.localFirst(ctx, quick, opts, a.Provision, &activities.ProvisionInput{
 		SignupID: w.in.SignupID, FlowID: w.in.Flow.FlowID, ClientID: w.in.Flow.ClientID, Email: w.in.Email,
-		Identities: []directory.Identity{{SignInType: "federated", Issuer: "mail", IssuerAssignedID: NormalizeEmail(w.in.Email)}},
+		Identities: w.accountIdentities(),
 		Attributes: w.values, ConnectorClaims: w.claims,
-	}).Get(ctx, &res)
+	}, &res)
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) && ae.Type() == activities.TypeEmailTaken {
-		return w.end(ctx, StatusBlocked, MsgAccountExists), nil
+		return w.end(ctx, StatusBlocked, w.accountExistsMessage()), nil
+	}
+	if errors.As(err, &ae) && ae.Type() == activities.TypeIdentityTaken {
+		return w.end(ctx, StatusBlocked, MsgSignInWithPrevious), nil
 	}
 	if err != nil {
 		return nil, err
@@ -524,13 +550,13 @@ func (w *signup) provision(ctx workflow.Context, approved bool) (*StepResult, er
 	w.accountID = res.AccountID
 	w.logger.Info("sign-up completed", "accountId", res.AccountID)
 	if approved {
-		msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantApproved)
+		msg := w.in.Flow.Approval.Messages.Message(activities.ApplicantApproved, w.locale)
 		w.notifyApplicant(ctx, activities.ApplicantApproved, msg)
 		return w.end(ctx, StatusCompleted, msg), nil
 	}
 	// Short: the run stays open until this is done, and a new start for the address waits for that.
 	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 15 * time.Second,
+		StartToCloseTimeout: mailTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
 	})
 	w.notifications++

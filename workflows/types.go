@@ -124,6 +124,8 @@ type SignupInput struct {
 	SignupID string        `json:"signupId"`
 	Email    string        `json:"email"`
 	Flow     flow.Snapshot `json:"flow"`
+	// Identity is set for a federated sign-up (federated.go): the identity the provider asserted.
+	Identity *FederatedIdentity `json:"identity,omitempty"`
 }
 
 // SignupResult is how a sign-up ended.

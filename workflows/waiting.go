@@ -71,9 +71,7 @@ func (w *signup) callWaiting(ctx workflow.Context, step connector.Step, ref flow
 	wt := waitSettings(ref)
 	start := workflow.Now(ctx)
 	deadline := start.Add(time.Duration(wt.MaxWait))
-	in := &activities.TryConnectorInput{CallConnectorInput: activities.CallConnectorInput{
-		SignupID: w.in.SignupID, Target: ref.Target, Step: step, ClientID: w.in.Flow.ClientID,
-		UILocales: w.locale, Email: NormalizeEmail(w.in.Email), Claims: w.in.Flow.ToClaims(values)}}
+	in := &activities.TryConnectorInput{CallConnectorInput: w.connectorInput(step, ref, values)}
 	var since *time.Time
 	defer w.stopWaiting(ctx)
 	for attempt := 0; ; attempt++ {
@@ -122,7 +120,8 @@ func (w *signup) callWaiting(ctx workflow.Context, step connector.Step, ref flow
 // times) is one more failure to wait through; nil means the workflow is being cancelled.
 func (w *signup) tryConnector(ctx workflow.Context, ref flow.ConnectorRef, in *activities.TryConnectorInput) *activities.TryConnectorResult {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: ref.Endpoint.AttemptTimeout() + 5*time.Second,
+		StartToCloseTimeout: ref.Endpoint.AttemptTimeout() + connectorMargin,
+		HeartbeatTimeout:    connectorHeartbeat,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
 	})
 	var res activities.TryConnectorResult
@@ -183,8 +182,8 @@ func (w *signup) stopWaiting(ctx workflow.Context) {
 }
 
 func (w *signup) checkingMessage() string {
-	if w.in.Flow.CheckingMessage != "" {
-		return w.in.Flow.CheckingMessage
+	if m := w.in.Flow.CheckingMessage.For(w.locale); m != "" {
+		return m
 	}
 	return flow.DefaultCheckingMessage
 }
@@ -254,12 +253,12 @@ func (w *signup) notifyWaiting(ctx workflow.Context, kind string, expires time.T
 		Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale, Status: string(w.status),
 		Link: !w.status.Terminal(), Expires: expires}
 	if kind == activities.WaitingChecking {
-		in.Message = w.in.Flow.CheckingMessage
+		in.Message = w.in.Flow.CheckingMessage.For(w.locale)
 	} else {
 		in.Message = w.userMessage
 	}
 	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: mailTimeout,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute,
 			MaximumAttempts: 5, NonRetryableErrorTypes: []string{activities.TypeMailRejected, activities.TypeInvalidInput}},
 	})

@@ -1,14 +1,17 @@
 // Command signupflow-bench runs signupflow's benchmark harness (package bench) on this machine and
-// prints one markdown table; `make bench` runs it. It starts the pinned Temporal dev server in memory,
-// a redis-server, an SMTP capture, an HTTP connector and `signupflow serve`, measures the sign-up path
-// against a Temporal-only floor, pending approvals at scale and the process's CPU and memory, and
-// stops everything it started, also on Ctrl-C or failure. Results go to <results>/<time>.json,
+// prints its tables; `make bench` runs it. For each Temporal profile (the pinned dev server in memory;
+// PostgreSQL and a Temporal server on it) it starts Temporal, a redis-server, an SMTP capture, an HTTP
+// connector and `signupflow serve`, measures the sign-up path against a Temporal-only floor, pending
+// approvals at scale, a kill -9 of signupflow under load and every part's CPU and memory, and stops
+// everything it started, also on Ctrl-C or failure. Results go to <results>/<time>.json,
 // <results>/latest.json and <results>/latest.png.
+//
+// `signupflow-bench temporal-server -spec <file>` is the PostgreSQL profile's Temporal server: the
+// bench starts itself with it, so that the server is a process of its own.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,15 +32,23 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "temporal-server" {
+		return temporalServer(args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("signupflow-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o bench.Options
 	fs.IntVar(&o.N, "n", 500, "sign-ups on the measured path, and floor workflows")
 	fs.IntVar(&o.Concurrency, "concurrency", 20, "applicants at a time")
 	fs.IntVar(&o.Warmup, "warmup", -1, "unmeasured sign-ups (and floor workflows) before each measured phase (-1: as many as -concurrency, at most -n)")
-	fs.IntVar(&o.Pending, "pending", 5000, "sign-ups left PendingApproval for pending scale (0 skips it)")
-	fs.IntVar(&o.InboxCalls, "inbox-calls", 50, "reviewer inbox first-page calls measured")
+	fs.IntVar(&o.Pending, "pending", 10000, "sign-ups left PendingApproval for pending scale (0 skips it)")
+	fs.IntVar(&o.InboxCalls, "inbox-calls", 50, "reviewer inbox first-page calls measured (at 1,000 pending and at -pending)")
 	fs.IntVar(&o.Decisions, "decisions", 10, "approvals measured from decision to account")
+	fs.IntVar(&o.CrashInFlight, "crash-inflight", 50, "sign-ups in flight when signupflow gets kill -9 (0 skips crash recovery)")
+	profiles := fs.String("profiles", "auto", "Temporal profiles, comma-separated: memory (the dev server in memory), postgres "+
+		"(PostgreSQL and a Temporal server on it); auto: both when PostgreSQL is installed, else memory")
+	fs.IntVar(&o.HistoryShards, "history-shards", 4, "history shards of the PostgreSQL profile's Temporal server")
+	fs.StringVar(&o.PostgresBinDir, "postgres-bin", "", "directory with PostgreSQL's initdb and postgres (default: PATH, then /usr/lib/postgresql/*/bin)")
 	results := fs.String("results", "bench/results", "directory for <time>.json, latest.json and latest.png")
 	fs.StringVar(&o.RepoDir, "repo", ".", "the signupflow module (./cmd/signupflow is built from it)")
 	fs.StringVar(&o.TemporalBin, "temporal", "./bin/temporal", "the pinned temporal CLI (make bench installs it)")
@@ -45,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.SignupflowBin, "signupflow", "", "a built signupflow binary (default: go build ./cmd/signupflow into a temporary directory)")
 	fs.StringVar(&o.SignupflowLogLevel, "log-level", "info", "log level of signupflow serve (its log is in the temporary directory)")
 	fs.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the temporary directory with every part's log")
-	timeout := fs.Duration("timeout", 60*time.Minute, "give up (and stop everything) after this long")
+	timeout := fs.Duration("timeout", 150*time.Minute, "give up (and stop everything) after this long")
 	report := fs.String("report", "", "run nothing: print the table of a results JSON file and redraw its chart as the same name with .png")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -62,6 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if o.Warmup < 0 {
 		o.Warmup = min(o.Concurrency, o.N)
+	}
+	o.Profiles = bench.ParseProfiles(*profiles)
+	if exe, err := os.Executable(); err == nil {
+		o.TemporalServerCmd = []string{exe, "temporal-server"}
 	}
 	o.Command = strings.Join(append([]string{"signupflow-bench"}, args...), " ")
 	if err := o.Validate(); err != nil {
@@ -122,8 +137,8 @@ func redraw(path string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "signupflow-bench:", err)
 		return 1
 	}
-	var res bench.Result
-	if err := json.Unmarshal(raw, &res); err != nil {
+	res, err := bench.ReadResult(raw)
+	if err != nil {
 		fmt.Fprintf(stderr, "signupflow-bench: %s: %v\n", path, err)
 		return 1
 	}

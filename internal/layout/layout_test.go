@@ -64,6 +64,7 @@ var packageMap = map[string]rule{
 	"otp":       {may: []string{"budget"}},
 	"directory": {may: []string{"address"}},
 	"reviewers": {may: []string{"flow"}},
+	"inbox":     {},
 
 	// Connectors: HTTP, and plugin processes behind the same call.
 	"connector": {may: []string{"flow"}},
@@ -72,21 +73,22 @@ var packageMap = map[string]rule{
 	// Temporal: workflows (deterministic; activities through a nil pointer) and activities.
 	"workflows": {may: []string{"activities", "address", "audit", "connector", "directory", "flow", "metrics", "otp"},
 		never: workflowsNever, neverDeps: workflowsNeverDeps},
-	"activities": {may: []string{"audit", "budget", "connector", "directory", "flow", "mail", "metrics", "otp",
+	"activities": {may: []string{"audit", "budget", "connector", "directory", "flow", "inbox", "mail", "metrics", "otp",
 		"reviewers"}},
 	"worker": {may: []string{"activities", "workflows"}},
 
 	// The service layer that the JSON API and the pages share, the JSON API, and the pages.
-	"signup": {may: []string{"address", "audit", "budget", "clientip", "directory", "flow", "loginreq", "mail", "metrics",
+	"signup": {may: []string{"address", "audit", "budget", "clientip", "directory", "federation", "flow", "inbox", "loginreq", "mail", "metrics",
 		"otp", "reviewers", "workflows"}, never: []string{"api", "web", "github.com/gin-gonic/"}},
-	"api": {may: []string{"address", "audit", "budget", "clientip", "directory", "flow", "metrics", "otp",
+	"api": {may: []string{"address", "audit", "budget", "clientip", "directory", "federation", "flow", "metrics", "otp",
 		"reviewers", "signup", "workflows"}, never: []string{"web"}},
-	"web": {may: []string{"flow", "loginreq", "mail", "reviewers", "signup", "workflows"}, never: []string{"api"}},
+	"web": {may: []string{"federation", "flow", "loginreq", "mail", "reviewers", "signup", "workflows"}, never: []string{"api"}},
 	// The OpenID provider: its endpoints, the store behind them, the pages' loginreq.Store.
 	"oidcop": {may: []string{"connector", "directory", "flow", "loginreq", "metrics"}, never: []string{"api", "web", "signup",
 		"github.com/gin-gonic/"}},
+	"federation": {may: []string{"flow"}, never: []string{"api", "web", "signup", "workflows", "github.com/gin-gonic/"}},
 	// The one place that knows both api/ and web/: the Gin engine, middleware, serving.
-	"httpserver": {may: []string{"api", "flow", "loginreq", "mail", "metrics", "oidcop", "reviewers", "signup",
+	"httpserver": {may: []string{"api", "federation", "flow", "loginreq", "mail", "metrics", "oidcop", "reviewers", "signup",
 		"web"}},
 
 	// Wiring: the process (app), telemetry, the binaries.
@@ -97,6 +99,8 @@ var packageMap = map[string]rule{
 	"cmd/example-connector": {},
 	"cmd/example-app":       {may: []string{"internal/exampleapp"}},
 	"internal/exampleapp":   {},
+	"cmd/example-idp":       {may: []string{"internal/exampleidp"}},
+	"internal/exampleidp":   {},
 	"cmd/signupflow-bench":  {may: []string{"bench"}},
 	"bench":                 {},
 	"deploy":                {},

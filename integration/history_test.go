@@ -1,0 +1,77 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+)
+
+// historyEvents counts the events in the closed history of a sign-up, per event type (e.g.
+// "ActivityTaskScheduled") and in all ("total"), its SignupStatus upserts ("SignupStatus") and local
+// activities ("LocalActivity", markers), for the
+// figures of issue 15: the engine's cost follows the events. summary lists the counts.
+func (s *stack) historyEvents(id string) (counts map[string]int, summary string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	require.NoError(s.t, s.env.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil), "the run closes")
+	iter := s.env.Temporal.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	counts = map[string]int{}
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(s.t, err)
+		counts[ev.GetEventType().String()]++
+		counts["total"]++
+		if _, ok := ev.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()["SignupStatus"]; ok {
+			counts["SignupStatus"]++
+		}
+		if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" {
+			counts["LocalActivity"]++
+		}
+	}
+	names := make([]string, 0, len(counts))
+	for k := range counts {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, k := range names {
+		fmt.Fprintf(&b, "%s=%d ", k, counts[k])
+	}
+	return counts, strings.TrimSpace(b.String())
+}
+
+// TestSignupHistoryEvents counts the history events of the bench's sign-up: start, verify-email with
+// one PostFederationSignup connector, submit-attributes with one PostAttributeCollection connector,
+// Completed with the completion e-mail (the bench reports the mean over its sign-ups; this test says
+// what makes the number). Since versionRoundTrips the start is one update-with-start, which reaches the
+// new run in its first workflow task; the Redis steps and SendCode are local activities (a marker
+// each); SignupStatus is upserted once, at Completed; one step timer runs. What remains through the
+// server are the two connector calls and the completion e-mail: 47 events, where the run before
+// versionRoundTrips had 69 (seven activities, three step timers, three status upserts, a workflow
+// task per activity result).
+func TestSignupHistoryEvents(t *testing.T) {
+	s := newStack(t, connectorHandler(t, cont, cont), nil)
+	id, tok, ver := s.verified("hank@fabrikam.com")
+	require.Equal(t, "CollectingAttributes", ver.body["status"], ver.raw)
+	done := s.do("POST", "/v1/signups/"+id+"/attributes", tok, goodForm)
+	require.Equal(t, http.StatusOK, done.status, done.raw)
+	require.Equal(t, "Completed", done.body["status"])
+	counts, summary := s.historyEvents(id)
+	t.Logf("history events per sign-up: %d (%s)", counts["total"], summary)
+	require.Equal(t, 3, counts["ActivityTaskScheduled"], "two connector calls and the completion e-mail: %s", summary)
+	require.Equal(t, 4, counts["LocalActivity"], "SendCode, VerifyCode, CheckAccount and Provision ran locally: %s", summary)
+	require.Equal(t, 1, counts["SignupStatus"], "SignupStatus upserted once, at Completed: %s", summary)
+	require.Equal(t, 1, counts["TimerStarted"], "one step timer: %s", summary)
+	// The start's update in the first workflow task, then two per step with a connector, and one for
+	// the completion e-mail.
+	require.Equal(t, 6, counts["WorkflowTaskCompleted"], summary)
+	s.recordHistory(id, "signup_completed_round_trips_v1.json")
+}

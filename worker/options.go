@@ -1,0 +1,61 @@
+package worker
+
+import sdkworker "go.temporal.io/sdk/worker"
+
+// Defaults of Options (flow.Config's temporal.stickyCacheSize has the same default).
+const (
+	// DefaultStickyCacheSize is how many sign-ups a worker process keeps in memory between their
+	// workflow tasks: at most about 100 MB of them (see Options.StickyCacheSize).
+	DefaultStickyCacheSize = 2000
+	// DefaultMaxConcurrentActivities bounds the activities a worker runs at once. They wait on I/O —
+	// a connector call of up to 25 s, an SMTP conversation, Redis — so each holds a goroutine and a
+	// connection: far fewer than the SDK's 1000, which would also open that many connections to one
+	// mail server (many refuse past a few dozen per client; the SMTP activities retry).
+	DefaultMaxConcurrentActivities = 200
+	// DefaultMaxConcurrentWorkflowTasks bounds the workflow tasks a worker runs at once (each takes
+	// milliseconds of CPU). A workflow whose task runs is pinned in the sticky cache, so it is never
+	// more than half the cache.
+	DefaultMaxConcurrentWorkflowTasks = 100
+)
+
+// Options are a worker's settings, from the configuration's temporal block. Zero values are the
+// defaults.
+type Options struct {
+	// TaskQueue is the task queue of the sign-up workflows and their activities.
+	TaskQueue string
+	// StickyCacheSize is how many workflows the process keeps in memory between their workflow tasks
+	// (sdkworker.SetStickyWorkflowCacheSize; the cache is shared by every worker in the process). A
+	// cached sign-up's next step runs on its state at once; an evicted one (least recently used first)
+	// is rebuilt by replaying its history on the next step — correct, but CPU and a history read. Size
+	// it for the sign-ups active at once per worker process (a step within minutes of the last). A
+	// cached sign-up costs about 40-50 KB of heap and goroutine stacks (measured: 43 KB for one that
+	// waits for its code, SDK 1.50), so the default 2000 is under 100 MB.
+	StickyCacheSize int
+	// MaxConcurrentActivities, MaxConcurrentWorkflowTasks: see the defaults.
+	MaxConcurrentActivities    int
+	MaxConcurrentWorkflowTasks int
+}
+
+func (o Options) stickyCacheSize() int {
+	if o.StickyCacheSize > 0 {
+		return o.StickyCacheSize
+	}
+	return DefaultStickyCacheSize
+}
+
+// sdkOptions are the SDK worker options of o.
+func (o Options) sdkOptions() sdkworker.Options {
+	acts, tasks := o.MaxConcurrentActivities, o.MaxConcurrentWorkflowTasks
+	if acts <= 0 {
+		acts = DefaultMaxConcurrentActivities
+	}
+	if tasks <= 0 {
+		tasks = DefaultMaxConcurrentWorkflowTasks
+	}
+	// The SDK refuses 1 (its pollers alternate between the sticky and the normal queue).
+	tasks = max(2, min(tasks, o.stickyCacheSize()/2))
+	return sdkworker.Options{
+		MaxConcurrentActivityExecutionSize:     acts,
+		MaxConcurrentWorkflowTaskExecutionSize: tasks,
+	}
+}
