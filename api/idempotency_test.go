@@ -45,6 +45,16 @@ func (r *recorder) ExecuteWorkflow(context.Context, client.StartWorkflowOptions,
 	return nil, nil // startOrAttach uses the run only when the session update says wrong_state
 }
 
+// NewWithStartWorkflowOperation and UpdateWithStartWorkflow are how the service starts a sign-up
+// (update-with-start): the session update is recorded as UpdateWorkflow records one.
+func (r *recorder) NewWithStartWorkflowOperation(client.StartWorkflowOptions, any, ...any) client.WithStartWorkflowOperation {
+	return nil
+}
+
+func (r *recorder) UpdateWithStartWorkflow(ctx context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return r.UpdateWorkflow(ctx, o.UpdateOptions)
+}
+
 func (r *recorder) sent() []client.UpdateWorkflowOptions {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -45,7 +45,7 @@ func startFacebook(t *testing.T) (*fakeFacebook, *httptest.Server) {
 
 func (f *fakeFacebook) dialog(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if q.Get("client_id") != fbAppID || q.Get("redirect_uri") != redirectURL || q.Get("response_type") != "code" ||
+	if q.Get("client_id") != fbAppID || q.Get("redirect_uri") != redirectURL+"/facebook" || q.Get("response_type") != "code" ||
 		q.Get("scope") != "email public_profile" || q.Get("code_challenge_method") != "S256" || q.Get("state") == "" {
 		f.t.Errorf("dialog: unexpected query %v", q)
 	}
@@ -54,7 +54,7 @@ func (f *fakeFacebook) dialog(w http.ResponseWriter, r *http.Request) {
 	f.challenges[code] = q.Get("code_challenge")
 	f.mu.Unlock()
 	back := url.Values{"code": {code}, "state": {q.Get("state")}}
-	http.Redirect(w, r, redirectURL+"?"+back.Encode(), http.StatusFound)
+	http.Redirect(w, r, redirectURL+"/facebook?"+back.Encode(), http.StatusFound)
 }
 
 func (f *fakeFacebook) token(w http.ResponseWriter, r *http.Request) {
@@ -64,7 +64,7 @@ func (f *fakeFacebook) token(w http.ResponseWriter, r *http.Request) {
 	delete(f.challenges, r.Form.Get("code"))
 	f.mu.Unlock()
 	if !ok || r.Form.Get("client_id") != fbAppID || r.Form.Get("client_secret") != fbSecret ||
-		r.Form.Get("redirect_uri") != redirectURL || oauth2.S256ChallengeFromVerifier(r.Form.Get("code_verifier")) != challenge {
+		r.Form.Get("redirect_uri") != redirectURL+"/facebook" || oauth2.S256ChallengeFromVerifier(r.Form.Get("code_verifier")) != challenge {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"error":{"message":"Invalid verification code format.","type":"OAuthException","code":100}}`))

@@ -24,7 +24,7 @@
 //     xms_edov (e-mail domain owner verified) true, an optional claim the app registration must add.
 //   - facebook: never; Graph's /me does not say whether the address was verified.
 //
-// The redirect URI to register at every provider is the server's public URL + CallbackPath.
+// The redirect URI to register at a provider is the server's public URL + CallbackPath + "/" + its id.
 package federation
 
 import (
@@ -33,12 +33,20 @@ import (
 	"strings"
 )
 
-// CallbackPath is where every provider sends the browser back to, under the server's public URL.
+// CallbackPath is where the providers send the browser back to, under the server's public URL, each
+// at its own path: CallbackPath + "/" + the provider's id. One redirect URI per provider lets the
+// callback refuse a code that comes back for another provider than the attempt's (an IdP mix-up:
+// a malicious provider relaying a victim's code from an honest one) before it is redeemed.
 const CallbackPath = "/federation/callback"
 
-// RedirectURL is the redirect URI of a server whose public URL is publicURL.
+// RedirectURL is the base of the redirect URIs of a server whose public URL is publicURL.
 func RedirectURL(publicURL string) string {
 	return strings.TrimRight(publicURL, "/") + CallbackPath
+}
+
+// ProviderRedirectURL is the redirect URI to register at provider id: base (RedirectURL) + "/" + id.
+func ProviderRedirectURL(base, id string) string {
+	return strings.TrimRight(base, "/") + "/" + id
 }
 
 // Identity is what an upstream provider asserted, after every check.
@@ -72,8 +80,8 @@ type Provider interface {
 	// types) and the S256 challenge of pkceVerifier. It fails with idp_unavailable while the provider
 	// is not discovered.
 	AuthCodeURL(ctx context.Context, state, nonce, pkceVerifier string) (string, error)
-	// AuthEndpoint is the provider's authorization endpoint as known now, without any network call
-	// ("" while an OpenID provider is not discovered): pages put its origin in their CSP's form-action.
+	// AuthEndpoint is the provider's authorization endpoint as known now, without any network call (an
+	// OpenID provider not discovered yet: its issuer): pages put its origin in their CSP's form-action.
 	AuthEndpoint() string
 	// Exchange redeems the callback's code with the attempt's verifier and checks what comes back
 	// (the ID token's signature, iss, aud, exp and nonce; or facebook's /me). Every error is an *Error.
@@ -97,6 +105,8 @@ const (
 	CodeIdPError = "idp_error"
 	// CodeStateInvalid: the callback's state is unknown, expired or already used.
 	CodeStateInvalid = "state_invalid"
+	// CodeMixUp: the callback came back at another provider's redirect URI than the attempt's.
+	CodeMixUp = "idp_mismatch"
 	// CodeEmailMissing: the provider gave no e-mail address.
 	CodeEmailMissing = "email_missing"
 )

@@ -56,12 +56,13 @@ func (p *openID) AuthCodeURL(ctx context.Context, state, nonce, pkceVerifier str
 	return d.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(pkceVerifier), oidc.Nonce(nonce)), nil
 }
 
-// AuthEndpoint implements Provider: known once discovered.
+// AuthEndpoint implements Provider: the discovered one, else the issuer (where authorization
+// endpoints nearly always are), so that a page rendered before discovery still lets its form go there.
 func (p *openID) AuthEndpoint() string {
 	if d := p.disc.found.Load(); d != nil {
 		return d.oauth.Endpoint.AuthURL
 	}
-	return ""
+	return p.disc.issuer
 }
 
 // Exchange implements Provider.

@@ -32,7 +32,7 @@ func TestOIDCRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "S256", q.Query().Get("code_challenge_method"))
 	require.Equal(t, a.Nonce, q.Query().Get("nonce"))
-	require.Equal(t, redirectURL, q.Query().Get("redirect_uri"))
+	require.Equal(t, redirectURL+"/corp", q.Query().Get("redirect_uri"), "each provider its own redirect URI")
 	require.Equal(t, "openid email profile", q.Query().Get("scope"))
 	require.Len(t, q.Query().Get("state"), 43, "256 random bits, base64url")
 	require.NotContains(t, authURL, a.Verifier, "only the challenge travels")

@@ -98,7 +98,7 @@ type Registry struct {
 }
 
 // NewRegistry builds a Provider for each of cfg's identityProviders. redirectURL is RedirectURL(the
-// server's public URL); lookupEnv reads the secrets (os.LookupEnv), and a missing one is an error
+// server's public URL), and each provider's redirect URI is ProviderRedirectURL(redirectURL, its id); lookupEnv reads the secrets (os.LookupEnv), and a missing one is an error
 // naming the provider and the variable; httpClient (nil: one with a 10 s timeout) makes every upstream
 // call; opts, at most one, is for tests. Each OpenID provider is discovered now, concurrently: a
 // failure is logged as a warning and retried in the background until it succeeds (Close stops that).
@@ -122,6 +122,7 @@ func NewRegistry(cfg *flow.Config, redirectURL string, lookupEnv func(string) (s
 	r := &Registry{byID: map[string]Provider{}}
 	for i := range cfg.IdentityProviders {
 		s.idp, s.secret = &cfg.IdentityProviders[i], secrets[cfg.IdentityProviders[i].ID]
+		s.redirectURL = ProviderRedirectURL(redirectURL, s.idp.ID)
 		kind, ok := kinds[s.idp.Type]
 		if !ok {
 			return nil, fmt.Errorf("federation: identity provider %q: unknown type %q", s.idp.ID, s.idp.Type)

@@ -35,9 +35,25 @@ func (r *Registry) Begin(ctx context.Context, states *States, a *Attempt) (strin
 // with an email_missing error: a caller that needs an address stops there, one that can sign in by
 // issuer and subject alone may go on.
 func (r *Registry) Finish(ctx context.Context, states *States, query url.Values) (*Attempt, *Identity, error) {
+	return r.FinishAt(ctx, states, "", query, nil)
+}
+
+// FinishAt is Finish for the callback of provider providerID (the last segment of its redirect URI;
+// "" checks none, as Finish): an attempt begun at another provider is refused with idp_mismatch, and
+// check (nil: none), given the attempt, may refuse it (the caller's browser binding) — both before the
+// code is redeemed, so a code that came back to the wrong place is never sent anywhere.
+func (r *Registry) FinishAt(ctx context.Context, states *States, providerID string, query url.Values, check func(*Attempt) error) (*Attempt, *Identity, error) {
 	a, err := states.Take(ctx, query.Get("state"))
 	if err != nil {
 		return nil, nil, err
+	}
+	if providerID != "" && a.ProviderID != providerID {
+		return a, nil, newError(CodeMixUp, "the callback of "+safeCode(providerID)+" carried an attempt of "+a.ProviderID, nil)
+	}
+	if check != nil {
+		if err := check(a); err != nil {
+			return a, nil, err
+		}
 	}
 	if e := query.Get("error"); e != "" {
 		return a, nil, callbackError(e, query.Get("error_description"))

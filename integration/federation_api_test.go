@@ -46,7 +46,7 @@ func TestFederatedSignUpThroughTheJSONAPI(t *testing.T) {
 	require.Equal(t, returnURL, back.Scheme+"://"+back.Host+back.Path)
 	require.Equal(t, "app-state-1", back.Query().Get("state"))
 	id := back.Query().Get("signup_id")
-	require.Equal(t, workflows.FederatedSignupID("partner-signup", f.idp.Issuer(), user.sub), id)
+	require.Equal(t, workflows.FederatedSignupID(s.env.Secret, "partner-signup", f.idp.Issuer(), user.sub, user.email), id)
 
 	st := s.do("GET", "/v1/signups/"+id, tok, nil)
 	require.Equal(t, http.StatusOK, st.status, st.raw)
@@ -75,7 +75,7 @@ func TestFederatedSignUpThroughTheJSONAPI(t *testing.T) {
 			"returnUrl": returnURL, "returnState": "app-state-" + c.code})
 		require.Equal(t, http.StatusCreated, r.status, r.raw)
 		authURL := r.body["authorizationUrl"].(string)
-		callback := issuer + federation.CallbackPath + "?" + c.query + "&state=" + url.QueryEscape(parseURL(t, authURL).Query().Get("state"))
+		callback := issuer + federation.CallbackPath + "/corp?" + c.query + "&state=" + url.QueryEscape(parseURL(t, authURL).Query().Get("state"))
 		if c.query == "" {
 			f.idp.QueueUser(user)
 			callback = b.atProvider(authURL)

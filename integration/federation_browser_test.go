@@ -22,7 +22,7 @@ func TestBrowserFederatedSignUpWithTheExampleApp(t *testing.T) {
 	e := newExampleAppStack(t, connectorHandler(t, rec.handle, cont), withIdPs(idp.Issuer(), fedOptions{}))
 	user := newFedUser("nora.fed@contoso.com", true)
 	t.Cleanup(func() {
-		_ = e.env.Temporal.TerminateWorkflow(context.Background(), workflows.FederatedSignupID("partner-signup", idp.Issuer(), user.sub), "", "test finished")
+		_ = e.env.Temporal.TerminateWorkflow(context.Background(), workflows.FederatedSignupID(e.env.Secret, "partner-signup", idp.Issuer(), user.sub, user.email), "", "test finished")
 	})
 	idp.QueueUser(user)
 

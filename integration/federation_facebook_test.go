@@ -95,7 +95,7 @@ func TestFederatedFacebookSignUpProvesTheAddressWithACode(t *testing.T) {
 	f := newFedStack(t, connectorHandler(t, rec.handle, cont), fedOptions{facebook: fb.srv.URL})
 	s := f.s
 	t.Cleanup(func() {
-		_ = s.env.Temporal.TerminateWorkflow(context.Background(), workflows.FederatedSignupID("partner-signup", "facebook.com", fbID), "", "test finished")
+		_ = s.env.Temporal.TerminateWorkflow(context.Background(), workflows.FederatedSignupID(s.env.Secret, "partner-signup", "facebook.com", fbID, email), "", "test finished")
 	})
 	b := newLoginBrowser(t, f.oidcRP)
 

@@ -56,8 +56,14 @@ func TestFederatedRoundTripFailures(t *testing.T) {
 
 	// The person declines at the provider.
 	authURL := begin()
-	h := b.do(http.MethodGet, issuer+federation.CallbackPath+"?error=access_denied&error_description=no&state="+url.QueryEscape(stateOf(authURL)), nil)
+	h := b.do(http.MethodGet, issuer+federation.CallbackPath+"/corp?error=access_denied&error_description=no&state="+url.QueryEscape(stateOf(authURL)), nil)
 	refused(h, http.StatusForbidden, "cancelled at the identity provider", logged(federation.CodeDenied, "the person declined"))
+
+	// An IdP mix-up: the code of corp's attempt comes back at another provider's redirect URI (a
+	// malicious provider relaying it). Refused before the code is redeemed anywhere.
+	f.idp.QueueUser(user)
+	mixed := strings.Replace(b.atProvider(begin()), federation.CallbackPath+"/corp?", federation.CallbackPath+"/other?", 1)
+	refused(b.do(http.MethodGet, mixed, nil), http.StatusBadRequest, "start again", logged(federation.CodeMixUp, "the callback of other carried an attempt of corp"))
 
 	// The callback comes back to another browser; the state it spent is spent for the first one too.
 	f.idp.QueueUser(user)
@@ -135,7 +141,7 @@ func TestFederatedRoundTripFailures(t *testing.T) {
 	var in signedIn
 	page, _ = b.authorize(conf, &in)
 	authURL = b.pressProvider(page, "/login/federation", "corp")
-	h = b.do(http.MethodGet, issuer+federation.CallbackPath+"?error=access_denied&state="+url.QueryEscape(stateOf(authURL)), nil)
+	h = b.do(http.MethodGet, issuer+federation.CallbackPath+"/corp?error=access_denied&state="+url.QueryEscape(stateOf(authURL)), nil)
 	require.Equal(t, http.StatusForbidden, h.status, h.body)
 	back := errorPageBack.FindStringSubmatch(h.body)
 	require.NotNil(t, back, h.body)
@@ -194,7 +200,7 @@ func TestFederatedCallbackAcrossAWorkerRestart(t *testing.T) {
 	require.Contains(t, b.awaitResult().body, `id="continue"`)
 	_, err := f.dir().FindByIdentity(context.Background(), f.idp.Issuer(), user.sub)
 	require.NoError(t, err)
-	id := workflows.FederatedSignupID("partner-signup", f.idp.Issuer(), user.sub)
+	id := workflows.FederatedSignupID(s.env.Secret, "partner-signup", f.idp.Issuer(), user.sub, user.email)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, s.env.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil), "the run closes")

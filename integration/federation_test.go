@@ -176,7 +176,7 @@ func (f *fedStack) terminateAtEnd(emails []string, users ...*fedUser) {
 		ids = append(ids, workflows.SignupID("partner-signup", e))
 	}
 	for _, u := range users {
-		ids = append(ids, workflows.FederatedSignupID("partner-signup", f.idp.Issuer(), u.sub))
+		ids = append(ids, workflows.FederatedSignupID(f.s.env.Secret, "partner-signup", f.idp.Issuer(), u.sub, u.email))
 	}
 	f.t.Cleanup(func() {
 		for _, id := range ids {
@@ -207,7 +207,7 @@ func (b *loginBrowser) atProvider(authURL string) string {
 	t.Helper()
 	h := b.do(http.MethodGet, authURL, nil)
 	require.Equal(t, http.StatusFound, h.status, h.body)
-	require.True(t, strings.HasPrefix(h.location, issuer+federation.CallbackPath+"?"), "back to the callback: %s", h.location)
+	require.True(t, strings.HasPrefix(h.location, issuer+federation.CallbackPath+"/corp?"), "back to the callback: %s", h.location)
 	return h.location
 }
 
@@ -312,7 +312,7 @@ func TestFederatedSignUpThenSignIn(t *testing.T) {
 	require.True(t, strings.HasPrefix(authURL, f.idp.AuthorizationEndpoint()+"?"), authURL)
 	q := parseURL(t, authURL).Query()
 	require.Equal(t, idpClientID, q.Get("client_id"))
-	require.Equal(t, issuer+federation.CallbackPath, q.Get("redirect_uri"))
+	require.Equal(t, issuer+federation.CallbackPath+"/corp", q.Get("redirect_uri"))
 	require.Equal(t, "S256", q.Get("code_challenge_method"))
 	require.NotEmpty(t, q.Get("nonce"))
 	f.idp.QueueUser(user)

@@ -201,7 +201,7 @@ wait_port $! "$CONNECTOR_PORT" 30
 say "starting the example IdP on 127.0.0.1:$IDP_PORT (issuer http://127.0.0.1:$IDP_PORT/oidc, log .data/example-idp.log)"
 start "example IdP" .data/example-idp.log \
   env EXAMPLE_IDP_LISTEN=127.0.0.1:$IDP_PORT EXAMPLE_IDP_ISSUER=http://127.0.0.1:$IDP_PORT/oidc \
-  EXAMPLE_IDP_REDIRECT_URL=http://localhost:$API_PORT/federation/callback \
+  EXAMPLE_IDP_REDIRECT_URL=http://localhost:$API_PORT/federation/callback/woodgrove-corp \
   ./bin/example-idp --client-id signupflow --client-secret-env WOODGROVE_IDP_SECRET
 wait_port $! "$IDP_PORT" 30
 

@@ -108,22 +108,32 @@ func (s *Service) BeginFederation(ctx context.Context, in *FederationBegin) (str
 // can send the browser back where it came from; before that (an unknown, used or expired state) the
 // result is nil. An identity whose provider shared no e-mail address this time still signs in when an
 // account holds it: only a sign-up needs the address.
-func (s *Service) FinishFederation(ctx context.Context, query url.Values, browserBinding, clientKey string) (*FederationResult, error) {
+//
+// providerID is the provider whose redirect URI the callback came to: an attempt of another provider is
+// refused before its code is redeemed (idp_mismatch), as is one whose browser binding this browser does
+// not show (state_mismatch).
+func (s *Service) FinishFederation(ctx context.Context, providerID string, query url.Values, browserBinding, clientKey string) (*FederationResult, error) {
 	if s.Federation == nil {
 		return nil, NewError(http.StatusNotFound, federation.CodeStateInvalid, "this server has no identity providers")
 	}
-	att, ident, err := s.Federation.Finish(ctx, s.states(), query)
+	bound := func(att *federation.Attempt) error {
+		if att.BrowserBinding != "" && subtle.ConstantTimeCompare([]byte(att.BrowserBinding), []byte(browserBinding)) != 1 {
+			// A callback URL opened in another browser: a mistake, or someone passing on their sign-in.
+			s.log.Warn("identity provider round trip failed", "code", CodeStateMismatch, "idp", att.ProviderID)
+			return NewError(http.StatusBadRequest, CodeStateMismatch, "this sign-in was started in another browser; start again")
+		}
+		return nil
+	}
+	att, ident, err := s.Federation.FinishAt(ctx, s.states(), providerID, query, bound)
 	if att == nil {
 		return nil, s.federationError(err)
 	}
 	res := &FederationResult{Attempt: att}
+	if e := AsError(err); e != nil && e.Code == CodeStateMismatch {
+		return res, e
+	}
 	if err != nil && (ident == nil || federation.CodeOf(err) != federation.CodeEmailMissing) {
 		return res, s.federationError(err)
-	}
-	if att.BrowserBinding != "" && subtle.ConstantTimeCompare([]byte(att.BrowserBinding), []byte(browserBinding)) != 1 {
-		// A callback URL opened in another browser: a mistake, or someone passing on their sign-in.
-		s.log.Warn("identity provider round trip failed", "code", CodeStateMismatch, "idp", att.ProviderID)
-		return res, NewError(http.StatusBadRequest, CodeStateMismatch, "this sign-in was started in another browser; start again")
 	}
 	app := s.Config.Application(att.ClientID)
 	if app == nil {
@@ -191,7 +201,7 @@ func (s *Service) startFederated(ctx context.Context, app *flow.Application, att
 		out.TokenHash = otp.HashToken(out.Token)
 	}
 	fid := federatedIdentity(ident, s.providerName(ident.ProviderID))
-	out.ID = workflows.FederatedSignupID(snap.FlowID, fid.Issuer, fid.Subject)
+	out.ID = workflows.FederatedSignupID(s.Secret, snap.FlowID, fid.Issuer, fid.Subject, email)
 	if att.AuthRequestID != "" {
 		if err := s.bindFederated(ctx, out.ID, out.TokenHash, att.AuthRequestID, fid.Issuer); err != nil {
 			return nil, err
@@ -199,7 +209,7 @@ func (s *Service) startFederated(ctx context.Context, app *flow.Application, att
 	}
 	in := &workflows.SignupInput{SignupID: out.ID, Email: email, Flow: *snap, Identity: fid}
 	step, err := s.startOrAttach(ctx, in, workflows.UpdateFederatedSession,
-		&workflows.FederatedSessionInput{TokenHash: out.TokenHash, UILocales: att.UILocales, Identity: *fid})
+		&workflows.FederatedSessionInput{TokenHash: out.TokenHash, Email: email, UILocales: att.UILocales, Identity: *fid})
 	if pending, ok := s.pendingStart(err, out.ID); ok {
 		if att.AuthRequestID != "" {
 			s.unbind(ctx, out.ID, out.TokenHash)
@@ -262,6 +272,8 @@ func (s *Service) federationError(err error) *Error {
 		return NewError(http.StatusServiceUnavailable, code, "the identity provider cannot be reached; try again in a moment").WithRetry(10)
 	case federation.CodeDenied:
 		return NewError(http.StatusForbidden, code, "you cancelled the sign-in at the identity provider")
+	case federation.CodeMixUp:
+		return NewError(http.StatusBadRequest, code, "the identity provider's answer came back for another provider; start again")
 	case federation.CodeStateInvalid:
 		return NewError(http.StatusBadRequest, code, "this sign-in link has expired or was already used; start again")
 	case federation.CodeNonceMismatch:

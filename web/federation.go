@@ -4,7 +4,7 @@ package web
 //
 //	POST /signup/federation   a provider's button on the sign-up page: to the provider
 //	POST /login/federation    a provider's button on the login page (authorization request): to the provider
-//	GET  /federation/callback the provider sends the browser back: a known identity is signed in (back to
+//	GET  /federation/callback/:provider  the provider sends the browser back: a known identity is signed in (back to
 //	                          the application), any other starts or continues its federated sign-up
 //
 // The buttons post the page's form (its form token is the CSRF check and names the application). The
@@ -47,7 +47,7 @@ type federationButtons struct {
 func (s *site) addFederationRoutes(r *gin.Engine) {
 	r.POST("/signup/federation", s.signupFederation)
 	r.POST("/login/federation", s.loginFederation)
-	r.GET(federation.CallbackPath, s.federationCallback)
+	r.GET(federation.CallbackPath+"/:provider", s.federationCallback)
 }
 
 // buttons are the application's providers, labelled in the applicant's language. The page's CSP must
@@ -162,7 +162,7 @@ func (s *site) federationCallback(c *gin.Context) {
 	if b := ws.Data[wsFedBinding]; b != "" {
 		binding = bindingHash(b)
 	}
-	res, err := s.svc.FinishFederation(c.Request.Context(), c.Request.URL.Query(), binding, s.svc.ClientKey(c.Request))
+	res, err := s.svc.FinishFederation(c.Request.Context(), c.Param("provider"), c.Request.URL.Query(), binding, s.svc.ClientKey(c.Request))
 	var a *applicant
 	if app := s.Config.Application(ws.Data[wsClientID]); app != nil {
 		a = s.newApplicant(ws, app, ws.Data[wsLocale])
@@ -239,7 +239,7 @@ func federationKey(e *signup.Error) string {
 	switch e.Code {
 	case federation.CodeDenied:
 		return "fed.denied"
-	case federation.CodeStateInvalid, signup.CodeStateMismatch, federation.CodeNonceMismatch:
+	case federation.CodeStateInvalid, signup.CodeStateMismatch, federation.CodeNonceMismatch, federation.CodeMixUp:
 		return "fed.expired"
 	case federation.CodeUnavailable:
 		return "fed.unavailable"

@@ -1,6 +1,10 @@
 package worker
 
-import sdkworker "go.temporal.io/sdk/worker"
+import (
+	"time"
+
+	sdkworker "go.temporal.io/sdk/worker"
+)
 
 // Defaults of Options (flow.Config's temporal.stickyCacheSize has the same default).
 const (
@@ -57,5 +61,14 @@ func (o Options) sdkOptions() sdkworker.Options {
 	return sdkworker.Options{
 		MaxConcurrentActivityExecutionSize:     acts,
 		MaxConcurrentWorkflowTaskExecutionSize: tasks,
+		// A workflow task sent to the sticky queue of a worker that died (kill -9, a crash) waits this
+		// long before the server gives it to any worker: 5 s by default, during which the applicant's
+		// step waits. Steps take milliseconds, so a live worker always picks its sticky tasks up well
+		// within this.
+		StickyScheduleToStartTimeout: StickyScheduleToStartTimeout,
 	}
 }
+
+// StickyScheduleToStartTimeout is how long a workflow task waits on a worker's sticky queue before
+// any worker may take it (see sdkOptions).
+const StickyScheduleToStartTimeout = 2 * time.Second

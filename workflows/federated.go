@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -44,18 +45,26 @@ type FederatedIdentity struct {
 }
 
 // FederatedSessionInput opens a session of a federated sign-up: the identity as the provider asserted
-// it on this sign-in (its issuer and subject must be the sign-up's).
+// it on this sign-in (its issuer, subject and address must be the sign-up's).
 type FederatedSessionInput struct {
 	TokenHash string            `json:"tokenHash"`
+	Email     string            `json:"email"` // the address the provider asserts now (canonical)
 	UILocales string            `json:"uiLocales,omitempty"`
 	Identity  FederatedIdentity `json:"identity"`
 }
 
-// FederatedSignupID is the workflow id of the federated sign-up of an identity in a flow: stable per
-// (flow, issuer, subject) and hashed, so neither the address nor the provider's subject is in the id.
-func FederatedSignupID(flowID, issuer, subject string) string {
-	h := sha256.Sum256([]byte("signupflow/fed/v1\x00" + flowID + "\x00" + issuer + "\x00" + subject))
-	return "signup-" + flowID + "-" + hex.EncodeToString(h[:16])
+// FederatedSignupID is the workflow id of the federated sign-up of an identity and its address in a
+// flow: stable per (flow, issuer, subject, address) and keyed (HMAC-SHA-256 under a key derived from
+// the server key), so neither the address nor the provider's subject is in the id, and nobody without
+// the server key can work out the id of someone's sign-up from their subject (a Google sub can be
+// found). The address is part of it: an identity whose provider later asserts another address starts
+// another sign-up, never proves the first one's.
+func FederatedSignupID(key []byte, flowID, issuer, subject, email string) string {
+	k := hmac.New(sha256.New, key)
+	k.Write([]byte("signupflow federated sign-up id v1"))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte(flowID + "\x00" + issuer + "\x00" + subject + "\x00" + NormalizeEmail(email)))
+	return "signup-" + flowID + "-" + hex.EncodeToString(m.Sum(nil)[:16])
 }
 
 // federated says whether this run is a federated sign-up.
@@ -67,6 +76,11 @@ func (w *signup) validateFederatedSession(ctx workflow.Context, in *FederatedSes
 	}
 	if !w.federated() || in.Identity.Issuer != w.in.Identity.Issuer || in.Identity.Subject != w.in.Identity.Subject {
 		return appErr(ErrUnauthorized, "the identity is not this sign-up's")
+	}
+	// The provider's "verified" is about the address it asserts now: it proves this sign-up's address
+	// only when that is the same (the id includes it; this is the second lock).
+	if NormalizeEmail(in.Email) != NormalizeEmail(w.in.Email) {
+		return appErr(ErrUnauthorized, "the identity's address is not this sign-up's")
 	}
 	return w.validateSession(ctx, &SessionInput{TokenHash: in.TokenHash, UILocales: in.UILocales})
 }

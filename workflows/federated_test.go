@@ -21,7 +21,7 @@ func fedInput(link bool) *SignupInput {
 	in := testInput()
 	id := googleAnn
 	in.Identity = &id
-	in.SignupID = FederatedSignupID("f", id.Issuer, id.Subject)
+	in.SignupID = FederatedSignupID(testKey, "f", id.Issuer, id.Subject, in.Email)
 	in.Flow.LinkByVerifiedEmail = link
 	return in
 }
@@ -42,7 +42,7 @@ func (h *harness) accounts(found activities.FindAccountsResult) {
 func fedSession(verified bool) *FederatedSessionInput {
 	id := googleAnn
 	id.EmailVerified = verified
-	return &FederatedSessionInput{TokenHash: tok, UILocales: "en", Identity: id}
+	return &FederatedSessionInput{TokenHash: tok, Email: "ann@fabrikam.com", UILocales: "en", Identity: id}
 }
 
 func TestFederatedVerifiedAddressSkipsTheCode(t *testing.T) {
@@ -174,12 +174,33 @@ func TestFederatedSessionRefusesAnotherIdentityAndPlainSignups(t *testing.T) {
 	require.Equal(t, ErrUnauthorized, errType(fed.err))
 }
 
-func TestFederatedIDIsStableAndHashed(t *testing.T) {
-	a1 := FederatedSignupID("partner-signup", "google.com", "1234")
-	require.Equal(t, a1, FederatedSignupID("partner-signup", "google.com", "1234"))
-	require.NotEqual(t, a1, FederatedSignupID("partner-signup", "facebook.com", "1234"))
-	require.NotEqual(t, a1, FederatedSignupID("other", "google.com", "1234"))
+var testKey = []byte("test-server-key-0123456789")
+
+func TestFederatedIDIsStableKeyedAndBoundToTheAddress(t *testing.T) {
+	a1 := FederatedSignupID(testKey, "partner-signup", "google.com", "1234", "ann@fabrikam.com")
+	require.Equal(t, a1, FederatedSignupID(testKey, "partner-signup", "google.com", "1234", "ANN@Fabrikam.com"))
+	require.NotEqual(t, a1, FederatedSignupID(testKey, "partner-signup", "facebook.com", "1234", "ann@fabrikam.com"))
+	require.NotEqual(t, a1, FederatedSignupID(testKey, "other", "google.com", "1234", "ann@fabrikam.com"))
+	require.NotEqual(t, a1, FederatedSignupID(testKey, "partner-signup", "google.com", "1234", "eve@fabrikam.com"),
+		"another address is another sign-up")
+	require.NotEqual(t, a1, FederatedSignupID([]byte("another-server-key-0123"), "partner-signup", "google.com", "1234", "ann@fabrikam.com"),
+		"without the server key nobody can work the id out")
 	require.NotContains(t, a1, "1234")
 	require.Regexp(t, `^signup-partner-signup-[0-9a-f]{32}$`, a1)
 	_ = flow.IdentityEmailOTP
+}
+
+func TestFederatedSessionWithAnotherAddressIsRefused(t *testing.T) {
+	// The attack: the provider first asserts the victim's address unverified (a code is mailed to the
+	// victim), then the attacker's own address, verified. That second session must not prove the first.
+	h := newHarness(t)
+	h.mockCodes()
+	first := h.update(time.Minute, UpdateFederatedSession, fedSession(false))
+	other := fedSession(true)
+	other.Email = "eve@evil.example"
+	second := h.update(2*time.Minute, UpdateFederatedSession, other)
+	h.runWith(fedInput(true))
+	require.NoError(t, first.err)
+	require.True(t, second.rejected)
+	require.Equal(t, ErrUnauthorized, errType(second.err))
 }

@@ -27,7 +27,7 @@ const (
 	DefaultListen      = "127.0.0.1:7072"
 	DefaultIssuer      = "http://127.0.0.1:7072" + mockoidc.IssuerBase
 	DefaultClientID    = "signupflow"
-	DefaultRedirectURL = "http://localhost:8080/federation/callback"
+	DefaultRedirectURL = "http://localhost:8080/federation/callback/woodgrove-corp"
 	DefaultSecretEnv   = "EXAMPLE_IDP_CLIENT_SECRET"
 )
 
