@@ -111,11 +111,11 @@ func (s *stack) pendingScale(ctx context.Context, res *ProfileResult) error {
 	created, cpu, err := s.createPending(ctx, 0, min(p, pendingMidpoint), &done)
 	pr := &PendingResult{Count: p, RSSBeforeBytes: before.RSS}
 	if err == nil && p > pendingMidpoint {
-		var at Latency
-		if at, _, _, err = s.inboxFirstPage(ctx, pendingMidpoint); err == nil {
-			pr.InboxFirstPageAt1000 = &at
-			at, err = s.visibilityList(ctx, pendingMidpoint)
-			pr.VisibilityList50At1000 = &at
+		var inbox, vis Latency
+		if inbox, _, _, err = s.inboxFirstPage(ctx, pendingMidpoint); err == nil {
+			pr.InboxFirstPageAt1000 = &inbox
+			vis, err = s.visibilityList(ctx, pendingMidpoint)
+			pr.VisibilityList50At1000 = &vis
 		}
 		if err == nil {
 			var more time.Duration

@@ -212,12 +212,19 @@ func awaitClose(ctx context.Context, op client.WithStartWorkflowOperation) {
 	}
 }
 
+// WorkflowTaskTimeout is the workflow task timeout of the sign-ups this service starts.
+const WorkflowTaskTimeout = 4 * time.Second
+
 func startOptions(taskQueue, id, email string, snap *flow.Snapshot) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		// A workflow task cut off by a crash of its worker is given to another after this (Temporal's
+		// default is 10 s, which an applicant's step then waits). Tasks take milliseconds; a local
+		// activity that runs longer keeps its task alive (the SDK heartbeats it).
+		WorkflowTaskTimeout: WorkflowTaskTimeout,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SAFlow.ValueSet(snap.FlowID),
 			workflows.SAEmailDomain.ValueSet(workflows.EmailDomain(email)),
