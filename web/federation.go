@@ -201,16 +201,10 @@ func (s *site) federated(c *gin.Context, a *applicant, res *signup.FederationRes
 		p := &errorPage{Page: a.page("fed.knownTitle"), Back: a.restartURL()}
 		p.Message = a.t("fed.known", s.svc.ProviderName(res))
 		s.render(c, http.StatusOK, p)
-	case res.Start.Pending:
-		for _, k := range []string{wsSignupID, wsToken, wsCodeSentAt} {
-			delete(a.ws.Data, k)
-		}
-		a.ws.Data[wsPending] = "1"
-		if s.storeStartSession(c, a) {
-			seeOther(c, "/signup/result")
-		}
 	default:
-		a.ws.Data[wsIdP] = res.Identity.Issuer
+		if !res.Start.Pending {
+			a.ws.Data[wsIdP] = res.Identity.Issuer
+		}
 		s.started(c, a, res.Email, res.Start)
 	}
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -45,10 +44,8 @@ func (s *site) loginCodeSubmit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	raw := c.PostForm("code")
-	code := strings.Join(strings.Fields(raw), "")
-	if !signup.ValidCode(code) {
-		s.backToCode(c, a, codeRefused(raw, a.t("code.invalid"), 0))
+	raw, code, ok := s.postedCode(c, a)
+	if !ok {
 		return
 	}
 	accountID := a.ws.Data[wsLoginAccount]

@@ -94,15 +94,25 @@ func (s *site) stepError(c *gin.Context, a *applicant, err error, show func(e *s
 	show(e)
 }
 
+// postedCode is the code of a code page's post, spaces dropped; a malformed one has been sent back to
+// the page (ok false).
+func (s *site) postedCode(c *gin.Context, a *applicant) (raw, code string, ok bool) {
+	raw = c.PostForm("code")
+	code = strings.Join(strings.Fields(raw), "")
+	if !signup.ValidCode(code) {
+		s.backToCode(c, a, codeRefused(raw, a.t("code.invalid"), 0))
+		return raw, "", false
+	}
+	return raw, code, true
+}
+
 func (s *site) codeSubmit(c *gin.Context) {
 	a, ok := s.postApplicant(c, true)
 	if !ok {
 		return
 	}
-	raw := c.PostForm("code")
-	code := strings.Join(strings.Fields(raw), "")
-	if !signup.ValidCode(code) {
-		s.backToCode(c, a, codeRefused(raw, a.t("code.invalid"), 0))
+	raw, code, ok := s.postedCode(c, a)
+	if !ok {
 		return
 	}
 	res, err := s.svc.VerifyEmail(c.Request.Context(), a.signupID(), a.tokenHash(), s.svc.ClientKey(c.Request), code)

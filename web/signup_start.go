@@ -170,8 +170,13 @@ func (s *site) startSignup(c *gin.Context, a *applicant, email, via string, show
 		showForm(e.Status, a.problemText(e))
 		return
 	}
+	s.started(c, a, email, res)
+}
+
+// started keeps the started sign-up in the session and goes to its first step. A start that found the
+// address waiting for a reviewer (no new session, no e-mail) goes to the result page, which says so.
+func (s *site) started(c *gin.Context, a *applicant, email string, res *signup.StartResult) {
 	if res.Pending {
-		// Already applied and waiting: no new session, no e-mail; say so.
 		for _, k := range []string{wsSignupID, wsToken, wsCodeSentAt} {
 			delete(a.ws.Data, k)
 		}
@@ -181,11 +186,6 @@ func (s *site) startSignup(c *gin.Context, a *applicant, email, via string, show
 		}
 		return
 	}
-	s.started(c, a, email, res)
-}
-
-// started keeps the started sign-up in the session and goes to its first step.
-func (s *site) started(c *gin.Context, a *applicant, email string, res *signup.StartResult) {
 	delete(a.ws.Data, wsPending)
 	a.ws.Data[wsSignupID], a.ws.Data[wsToken], a.ws.Data[wsEmail] = res.ID, res.TokenHash, email
 	sentAt := time.Now()

@@ -101,11 +101,7 @@ func (w *signup) onFederatedSession(ctx workflow.Context, in *FederatedSessionIn
 	w.logger.Info("address verified by the identity provider", "provider", in.Identity.ProviderID)
 	if w.status != StatusEmailVerification {
 		// Another session is past the proof: this one joins it on the form (or the Checking page).
-		w.markVerified(in.TokenHash)
-		if w.status == StatusChecking {
-			return &StepResult{Status: w.status, UserMessage: w.userMessage}, nil
-		}
-		return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
+		return w.join(in.TokenHash), nil
 	}
 	w.busy = true
 	defer func() { w.busy = false }()
@@ -121,14 +117,26 @@ func (w *signup) onFederatedSession(ctx workflow.Context, in *FederatedSessionIn
 	return w.afterVerify(ctx, vin)
 }
 
+// providerNames are the names the provider asserted, by attribute (and claim) name, those it gave.
+func (w *signup) providerNames() map[string]string {
+	id, out := w.in.Identity, map[string]string{}
+	for name, v := range map[string]string{"givenName": id.GivenName, "surname": id.Surname, "displayName": id.DisplayName} {
+		if v != "" {
+			out[name] = v
+		}
+	}
+	return out
+}
+
 // providerPrefill is what the provider said of the applicant's names, for the attributes the flow
 // collects.
 func (w *signup) providerPrefill() map[string]any {
-	id := w.in.Identity
 	out := map[string]any{}
-	for _, kv := range [][2]string{{"givenName", id.GivenName}, {"surname", id.Surname}, {"displayName", id.DisplayName}} {
-		if kv[1] != "" && w.in.Flow.NamesAttribute(kv[0]) {
-			out[kv[0]] = kv[1]
+	// Copying into a map: the result does not depend on the order.
+	//workflowcheck:ignore
+	for name, v := range w.providerNames() {
+		if w.in.Flow.NamesAttribute(name) {
+			out[name] = v
 		}
 	}
 	return out
@@ -140,10 +148,11 @@ func (w *signup) federatedClaims(claims map[string]any) map[string]any {
 	if !w.federated() {
 		return claims
 	}
-	id := w.in.Identity
-	for _, kv := range [][2]string{{"givenName", id.GivenName}, {"surname", id.Surname}, {"displayName", id.DisplayName}} {
-		if _, set := claims[kv[0]]; !set && kv[1] != "" {
-			claims[kv[0]] = kv[1]
+	// Copying into a map: the result does not depend on the order.
+	//workflowcheck:ignore
+	for name, v := range w.providerNames() {
+		if _, set := claims[name]; !set {
+			claims[name] = v
 		}
 	}
 	return claims

@@ -395,11 +395,7 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 	if !first {
 		// Another session verified earlier: this one has proved the mailbox too and joins it on the form
 		// (or on the Checking page while a connector is waited for).
-		w.markVerified(in.TokenHash)
-		if w.status == StatusChecking {
-			return &StepResult{Status: w.status, UserMessage: w.userMessage}, nil
-		}
-		return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}, nil
+		return w.join(in.TokenHash), nil
 	}
 	if w.connectorWait() {
 		// The session may follow a wait for a PostFederationSignup connector: it has proved the mailbox.
@@ -410,6 +406,16 @@ func (w *signup) onVerify(ctx workflow.Context, in *VerifyInput) (*StepResult, e
 		})
 	}
 	return w.afterVerify(ctx, in)
+}
+
+// join makes the session of tokenHash verified and answers it where the sign-up is: the form, or the
+// Checking page while a connector is waited for.
+func (w *signup) join(tokenHash string) *StepResult {
+	w.markVerified(tokenHash)
+	if w.status == StatusChecking {
+		return &StepResult{Status: w.status, UserMessage: w.userMessage}
+	}
+	return &StepResult{Status: w.status, Attributes: w.in.Flow.Attributes, Prefill: w.prefill}
 }
 
 // afterVerify is the first verification's account check and PostFederationSignup chain.
