@@ -13,8 +13,11 @@ import (
 // per 80 % of that timeout, the latest one.
 const HeartbeatInterval = time.Second
 
-// keepAlive heartbeats the activity of ctx at once and then every HeartbeatInterval, until the
-// returned stop is called; stop returns once the loop has ended.
+// keepAlive heartbeats the activity of ctx every HeartbeatInterval, from one interval after the
+// start, until the returned stop is called; stop returns once the loop has ended. A call that answers
+// within the interval — most do — sends no heartbeat: the SDK sends the first one to the server at
+// once, and each is a write of the run's state there, which the heartbeat timeout (counted from the
+// start) does not need.
 func keepAlive(ctx context.Context) (stop func()) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -22,13 +25,13 @@ func keepAlive(ctx context.Context) (stop func()) {
 		t := time.NewTicker(HeartbeatInterval)
 		defer t.Stop()
 		for {
-			activity.RecordHeartbeat(ctx)
 			select {
 			case <-quit:
 				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				activity.RecordHeartbeat(ctx)
 			}
 		}
 	}()

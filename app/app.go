@@ -132,11 +132,12 @@ func dialTemporal(ctx context.Context, cfg *flow.Config, logger *slog.Logger, me
 	deadline := time.Now().Add(time.Minute)
 	for {
 		tc, err := client.DialContext(ctx, client.Options{
-			HostPort:       cfg.Temporal.Address,
-			Namespace:      cfg.Temporal.Namespace,
-			Logger:         tlog.NewStructuredLogger(logger),
-			MetricsHandler: met.Temporal,
-			Interceptors:   icpt,
+			HostPort:          cfg.Temporal.Address,
+			Namespace:         cfg.Temporal.Namespace,
+			Logger:            tlog.NewStructuredLogger(logger),
+			MetricsHandler:    met.Temporal,
+			Interceptors:      icpt,
+			ConnectionOptions: client.ConnectionOptions{GrpcCompression: grpcCompression(cfg.Temporal.Compression)},
 		})
 		if err == nil {
 			return tc, nil
@@ -151,6 +152,14 @@ func dialTemporal(ctx context.Context, cfg *flow.Config, logger *slog.Logger, me
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// grpcCompression is the SDK's option for temporal.compression (validated: none or gzip).
+func grpcCompression(v string) client.GrpcCompression {
+	if v == flow.CompressionGzip {
+		return &client.GrpcCompressionGzip{}
+	}
+	return &client.GrpcCompressionNone{}
 }
 
 // Close releases the clients.

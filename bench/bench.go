@@ -58,6 +58,7 @@ type Options struct {
 	TemporalServerCmd  []string // runs the embedded Temporal server: <cmd...> -spec <file> (signupflow-bench temporal-server)
 	SignupflowBin      string   // a built signupflow; empty builds one from RepoDir
 	SignupflowLogLevel string   // --log-level of signupflow serve
+	PprofDir           string   // where to save signupflow's CPU and heap profiles (pprof.go); empty: none
 	KeepLogs           bool     // keep the temporary directory with the logs after a successful run
 	Command            string   // the command line, for the record
 }
@@ -209,8 +210,12 @@ func runProfile(ctx context.Context, o Options, profile, dir string, pg *pgInsta
 	}
 	res := &ProfileResult{Profile: profile, Temporal: s.temporalDesc}
 	began, cpuBegan := time.Now(), s.cpu()
+	cpuProfile := s.cpuProfile(ctx, 15)
 	if err := s.signupPath(ctx, res); err != nil {
 		return nil, s.explain(err)
+	}
+	if err := cpuProfile(); err != nil {
+		return nil, err
 	}
 	if err := s.floor(ctx, res); err != nil {
 		return nil, s.explain(err)
@@ -226,6 +231,9 @@ func runProfile(ctx context.Context, o Options, profile, dir string, pg *pgInsta
 	if o.Pending > 0 {
 		if err := s.pendingScale(ctx, res); err != nil {
 			return nil, s.explain(err)
+		}
+		if err := s.heapProfile(ctx); err != nil {
+			return nil, err
 		}
 	}
 

@@ -47,6 +47,7 @@ type stack struct {
 	api           *apiClient
 
 	adminToken, reviewerToken string
+	pprofAddr                 string // signupflow's --pprof-listen (Options.PprofDir), else ""
 }
 
 // Versions are the parts' versions, for the record.
@@ -66,7 +67,7 @@ func randomHex(n int) string {
 
 // up starts every part and waits until each answers; on error the caller still calls down.
 func (s *stack) up(ctx context.Context) error {
-	ports, err := freePorts(5)
+	ports, err := freePorts(6)
 	if err != nil {
 		return err
 	}
@@ -122,7 +123,8 @@ func (s *stack) up(ctx context.Context) error {
 		"REDIS_URL=redis://"+s.redisAddr+"/0", "SMTP_URL="+s.mail.URL(), "SIGNUPFLOW_LISTEN="+apiAddr,
 		"SIGNUPFLOW_SECRET="+randomHex(32), "SIGNUPFLOW_ADMIN_TOKEN="+s.adminToken,
 		"BENCH_REVIEWER_TOKEN="+s.reviewerToken, "BENCH_CONNECTOR_PASSWORD="+connPassword)
-	s.sfArgs = []string{s.opts.SignupflowBin, "serve", "--config", cfgPath, "--log-level", s.opts.SignupflowLogLevel}
+	s.sfArgs = append([]string{s.opts.SignupflowBin, "serve", "--config", cfgPath, "--log-level", s.opts.SignupflowLogLevel},
+		s.pprofArgs(ports[5])...)
 	s.api = newAPIClient("http://"+apiAddr, max(s.opts.Concurrency, s.opts.CrashInFlight))
 	logf("starting signupflow serve on %s (log %s)", apiAddr, filepath.Join(s.dir, "signupflow.log"))
 	if err := s.startSignupflow(); err != nil {

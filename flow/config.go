@@ -71,14 +71,25 @@ type Tracing struct {
 	SampleRatio *float64 `yaml:"sampleRatio"`
 }
 
+// The values of Temporal.Compression.
+const (
+	CompressionNone = "none"
+	CompressionGzip = "gzip"
+)
+
 // Temporal says where the Temporal frontend is.
 type Temporal struct {
 	Address   string `yaml:"address"`
 	Namespace string `yaml:"namespace"`
 	TaskQueue string `yaml:"taskQueue"`
 	// StickyCacheSize is how many sign-up workflows a worker process keeps in memory between their
-	// steps (the SDK's sticky cache; worker.Options): default 2000, at least 10.
+	// steps (the SDK's sticky cache; worker.Options): default 128, at least 10.
 	StickyCacheSize int `yaml:"stickyCacheSize"`
+	// Compression is the gRPC compression of what the process sends Temporal (the server answers in
+	// kind): "none" (default) or "gzip". Compressing costs CPU on both sides at every call — a worker's
+	// polls and task completions carry histories and commands — and saves only bandwidth: worth it to
+	// a Temporal across a slow or metered link (e.g. Temporal Cloud), not on a local network.
+	Compression string `yaml:"compression"`
 }
 
 // Redis says where Redis is.
@@ -309,8 +320,9 @@ func (c *Config) applyDefaults() {
 	setDefault(&c.Temporal.Namespace, "default")
 	setDefault(&c.Temporal.TaskQueue, "signupflow")
 	if c.Temporal.StickyCacheSize == 0 {
-		c.Temporal.StickyCacheSize = 2000
+		c.Temporal.StickyCacheSize = 128
 	}
+	setDefault(&c.Temporal.Compression, CompressionNone)
 	setDefault(&c.Redis.URL, "redis://localhost:6379/0")
 	setDefault(&c.Email.SMTP, "log")
 	setDefault(&c.Email.From, "Sign-up <no-reply@localhost>")

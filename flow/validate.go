@@ -88,6 +88,9 @@ func (c *Config) validateServer(p *problems) {
 	if n := c.Temporal.StickyCacheSize; n < 10 {
 		p.add("temporal.stickyCacheSize", "%d is too small (at least 10)", n)
 	}
+	if v := c.Temporal.Compression; v != CompressionNone && v != CompressionGzip {
+		p.add("temporal.compression", "%q is not none or gzip", v)
+	}
 	if r := c.Tracing.SampleRatio; r != nil && (*r < 0 || *r > 1) {
 		p.add("tracing.sampleRatio", "must be between 0 and 1")
 	}

@@ -183,6 +183,7 @@ say "starting the Temporal dev server (SQLite .data/temporal.db, log .data/tempo
 start "Temporal dev server" .data/temporal.log \
   ./bin/temporal server start-dev --db-filename .data/temporal.db --ip 127.0.0.1 \
   --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" --log-level warn \
+  --dynamic-config-value system.enableActivityEagerExecution=true \
   --search-attribute SignupStatus=Keyword --search-attribute SignupFlow=Keyword \
   --search-attribute SignupEmailDomain=Keyword
 temporal_pid=$!

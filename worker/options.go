@@ -9,8 +9,9 @@ import (
 // Defaults of Options (flow.Config's temporal.stickyCacheSize has the same default).
 const (
 	// DefaultStickyCacheSize is how many sign-ups a worker process keeps in memory between their
-	// workflow tasks: at most about 100 MB of them (see Options.StickyCacheSize).
-	DefaultStickyCacheSize = 2000
+	// workflow tasks: the ones active at once, not the ones that wait for days (see
+	// Options.StickyCacheSize).
+	DefaultStickyCacheSize = 128
 	// DefaultMaxConcurrentActivities bounds the activities a worker runs at once. They wait on I/O —
 	// a connector call of up to 25 s, an SMTP conversation, Redis — so each holds a goroutine and a
 	// connection: far fewer than the SDK's 1000, which would also open that many connections to one
@@ -19,7 +20,7 @@ const (
 	// DefaultMaxConcurrentWorkflowTasks bounds the workflow tasks a worker runs at once (each takes
 	// milliseconds of CPU). A workflow whose task runs is pinned in the sticky cache, so it is never
 	// more than half the cache.
-	DefaultMaxConcurrentWorkflowTasks = 100
+	DefaultMaxConcurrentWorkflowTasks = 50
 )
 
 // Options are a worker's settings, from the configuration's temporal block. Zero values are the
@@ -31,9 +32,11 @@ type Options struct {
 	// (sdkworker.SetStickyWorkflowCacheSize; the cache is shared by every worker in the process). A
 	// cached sign-up's next step runs on its state at once; an evicted one (least recently used first)
 	// is rebuilt by replaying its history on the next step — correct, but CPU and a history read. Size
-	// it for the sign-ups active at once per worker process (a step within minutes of the last). A
-	// cached sign-up costs about 40-50 KB of heap and goroutine stacks (measured: 43 KB for one that
-	// waits for its code, SDK 1.50), so the default 2000 is under 100 MB.
+	// it for the sign-ups active at once per worker process (a step within minutes of the last), not
+	// for the ones that wait for a reviewer: those would only be memory. A cached sign-up costs about
+	// 40-50 KB of heap and more in goroutine stacks (measured: 43 KB of heap for one that waits for its
+	// code, SDK 1.50), about 130 KiB of resident memory with the garbage collector's headroom (the
+	// bench: 32 MiB for a cache of 256 pending sign-ups), so the default 128 is about 16 MiB.
 	StickyCacheSize int
 	// MaxConcurrentActivities, MaxConcurrentWorkflowTasks: see the defaults.
 	MaxConcurrentActivities    int

@@ -18,6 +18,10 @@ const (
 	// NotifyApplicant, NotifyWaiting): the SMTP dial, TLS and send, which the mail package also
 	// caps at 10 s, plus a Redis call or two.
 	mailTimeout = 10 * time.Second
+	// quickMailTimeout bounds the one local attempt at the completion e-mail since versionLean (see
+	// notifyCompleted): the answer to the applicant's last step waits for it, so it is short; a slower
+	// relay gets the e-mail through the server's activity instead.
+	quickMailTimeout = 3 * time.Second
 	// reviewerMailTimeout is NotifyReviewers': one e-mail per member of a group, one after the other.
 	// Nobody waits on it, and a retry mails only the reviewers not reached yet.
 	reviewerMailTimeout = 30 * time.Second

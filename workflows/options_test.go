@@ -45,7 +45,8 @@ func recordTimeouts(env *testsuite.TestWorkflowEnvironment) func() map[string]ti
 // Every activity is scheduled with timeouts sized to what it does (docs/DESIGN.md's activity table):
 // a few seconds for Redis, ~10 s for one e-mail, and for a connector call its timeout + 5 s with a
 // 3 s heartbeat timeout, so that an attempt cut off by a dead worker is retried within seconds. Since
-// versionRoundTrips the Redis steps and SendCode run as local activities, with the same timeouts.
+// versionRoundTrips the Redis steps and SendCode run as local activities, with the same timeouts, and
+// since versionLean the completion e-mail first as one short local attempt.
 func TestActivityTimeoutsFitWhatEachActivityDoes(t *testing.T) {
 	h := newApprovalHarness(t)
 	seen := recordTimeouts(h.env)
@@ -75,7 +76,7 @@ func TestActivityTimeoutsFitWhatEachActivityDoes(t *testing.T) {
 		"CallConnector":   connector,
 		"TryConnector":    connector,
 		"Provision":       {5 * time.Second, 0, true},
-		"NotifyCompleted": {10 * time.Second, 0, false},
+		"NotifyCompleted": {3 * time.Second, 0, true}, // since versionLean one local attempt first
 		"NotifyWaiting":   {10 * time.Second, 0, false},
 		"NotifyApplicant": {10 * time.Second, 0, false},
 		"NotifyReviewers": {30 * time.Second, 0, false},

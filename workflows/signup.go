@@ -73,13 +73,13 @@ type signup struct {
 	stepDeadline time.Time           // when the sign-up is abandoned without a step
 	stepTimer    workflow.Future     // the inactivity timer (nil: none running)
 	cancelStep   workflow.CancelFunc // cancels stepTimer
+
+	leanVersion workflow.Version // versionLean (see lean.go)
 }
 
 func (w *signup) setup(ctx workflow.Context) error {
 	w.logger = log.With(workflow.GetLogger(ctx), "signupId", w.in.SignupID, "flow", w.in.Flow.FlowID)
-	w.version = workflow.GetVersion(ctx, versionSessions, workflow.DefaultVersion, 1)
-	w.waitVersion = workflow.GetVersion(ctx, versionConnectorWait, workflow.DefaultVersion, 1)
-	w.rtVersion = workflow.GetVersion(ctx, versionRoundTrips, workflow.DefaultVersion, 1)
+	w.lookUpVersions(ctx)
 	if w.in.Flow.StepTimeout <= 0 {
 		return temporal.NewNonRetryableApplicationError("flow snapshot has no step timeout", "InvalidInput", nil)
 	}
@@ -560,20 +560,6 @@ func (w *signup) provision(ctx workflow.Context, approved bool) (*StepResult, er
 		w.notifyApplicant(ctx, activities.ApplicantApproved, msg)
 		return w.end(ctx, StatusCompleted, msg), nil
 	}
-	// Short: the run stays open until this is done, and a new start for the address waits for that.
-	nctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: mailTimeout,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 3},
-	})
-	w.notifications++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer func() { w.notifications-- }()
-		// The account exists whatever happens to this e-mail; a failure is logged, not fatal.
-		if err := workflow.ExecuteActivity(nctx, a.NotifyCompleted, &activities.NotifyInput{
-			Email: w.in.Email, AppName: w.in.Flow.AppName, Locale: w.locale, SignInURL: w.in.Flow.SignInURL,
-		}).Get(gctx, nil); err != nil {
-			w.logger.Warn("completion e-mail not sent", "error", err)
-		}
-	})
+	w.notifyCompleted(ctx)
 	return w.end(ctx, StatusCompleted, ""), nil
 }

@@ -53,6 +53,7 @@ type globals struct {
 	config    string
 	logFormat string
 	logLevel  string
+	pprof     string
 }
 
 func newRoot() *cobra.Command {
@@ -67,6 +68,7 @@ func newRoot() *cobra.Command {
 	pf.StringVarP(&g.config, "config", "c", envOr("SIGNUPFLOW_CONFIG", "signupflow.yaml"), "configuration file (env SIGNUPFLOW_CONFIG)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	pf.StringVar(&g.pprof, "pprof-listen", "", "serve Go's runtime profiles (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060 (serve, api, worker)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })
 	root.AddCommand(
 		runCommand(g, "serve", "Run the API and the worker in one process", true, true),
@@ -101,6 +103,11 @@ and each connector's auth.*Env.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if g.pprof != "" {
+				if err := servePprof(ctx, g.pprof, logger); err != nil {
+					return err
+				}
+			}
 			env, err := app.Open(ctx, cfg, logger, os.Getenv, name == "serve")
 			if err != nil {
 				return err

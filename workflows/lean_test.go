@@ -1,0 +1,73 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/signupflow/signupflow/activities"
+	"github.com/signupflow/signupflow/connector"
+)
+
+// Since versionLean the completion e-mail is one local attempt; when it fails (the relay is down) the
+// server's activity sends it, with its retries, and the sign-up completes either way.
+func TestCompletionMailFallsBackToAnActivity(t *testing.T) {
+	h := newHarness(t)
+	h.mockCodes()
+	h.env.OnActivity(a.CallConnector, mock.Anything, mock.Anything).Return(&activities.CallConnectorResult{Action: connector.ActionContinue}, nil)
+	h.env.OnActivity(a.Provision, mock.Anything, mock.Anything).Return(&activities.ProvisionResult{AccountID: "acc_1", Created: true}, nil)
+	calls := 0
+	h.env.OnActivity(a.NotifyCompleted, mock.Anything, mock.Anything).Return(func(context.Context, *activities.NotifyInput) error {
+		calls++
+		if calls == 1 {
+			return errors.New("dial tcp: connection refused")
+		}
+		return nil
+	})
+	var local, remote int
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		if info.ActivityType.Name == "NotifyCompleted" {
+			local++
+		}
+	})
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == "NotifyCompleted" {
+			remote++
+		}
+	})
+	h.happyPath()
+	require.Equal(t, &SignupResult{Status: StatusCompleted, AccountID: "acc_1"}, h.run())
+	require.Equal(t, 1, local, "one local attempt")
+	require.Equal(t, 1, remote, "then the activity")
+}
+
+// A run since versionLean looks up one version and has the three changes before it; a run from before
+// looks up each of them.
+func TestLeanRunImpliesTheVersionsBeforeIt(t *testing.T) {
+	for _, tc := range []struct {
+		lean    bool
+		lookups []string
+	}{
+		{true, []string{versionLean}},
+		{false, []string{versionLean, versionSessions, versionConnectorWait, versionRoundTrips}},
+	} {
+		h := newHarness(t)
+		var lookups []string
+		record := func(args mock.Arguments) { lookups = append(lookups, args.String(0)) }
+		leanVersion := workflow.DefaultVersion
+		if tc.lean {
+			leanVersion = 1
+		}
+		h.env.OnGetVersion(versionLean, workflow.DefaultVersion, 1).Run(record).Return(leanVersion)
+		h.env.OnGetVersion(mock.Anything, workflow.DefaultVersion, 1).Run(record).Return(workflow.Version(1))
+		h.happyPath()
+		require.Equal(t, StatusCompleted, h.run().Status)
+		require.Equal(t, tc.lookups, lookups)
+	}
+}
