@@ -19,6 +19,9 @@ const HeartbeatInterval = time.Second
 // once, and each is a write of the run's state there, which the heartbeat timeout (counted from the
 // start) does not need.
 func keepAlive(ctx context.Context) (stop func()) {
+	if activity.GetInfo(ctx).IsLocalActivity {
+		return func() {} // a local activity has no heartbeat: its workflow task is its liveness
+	}
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)

@@ -118,7 +118,8 @@ func TestMetrics(t *testing.T) {
 	require.True(t, found, "the pending-approvals gauge is exported")
 	// The Temporal SDK's own metrics share the registry.
 	require.Regexp(t, `(?m)^temporal_request_total\b`, text, "Temporal SDK metrics in the same registry")
-	expect(1, "temporal_activity_execution_latency_seconds_count", "activity_type", "CallConnector", "task_queue", s.cfg.Temporal.TaskQueue)
+	// The connector call ran as a local activity (versionLean 2).
+	expect(1, "temporal_local_activity_execution_latency_seconds_count", "activity_type", "CallConnector", "task_queue", s.cfg.Temporal.TaskQueue)
 	require.NotContains(t, s.logs.String(), `route=/metrics`, "scrapes are not access-logged")
 
 	// The audit log tells the same story, with the address masked.

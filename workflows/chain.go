@@ -87,12 +87,11 @@ func (w *signup) runChain(ctx workflow.Context, step connector.Step, refs []flow
 }
 
 func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref flow.ConnectorRef, values map[string]any) (*activities.CallConnectorResult, error) {
-	timeout := ref.Endpoint.AttemptTimeout()
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	opts := workflow.ActivityOptions{
 		// The connector's Caller (HTTP client, plugin manager) enforces its own timeout; the activity
 		// heartbeats while it runs, so a worker that dies mid-call is noticed within connectorHeartbeat
 		// (not after the timeout) and the next attempt, if any is left, runs on another worker.
-		StartToCloseTimeout: timeout + connectorMargin,
+		StartToCloseTimeout: ref.Endpoint.AttemptTimeout() + connectorMargin,
 		HeartbeatTimeout:    connectorHeartbeat,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        500 * time.Millisecond,
@@ -100,10 +99,15 @@ func (w *signup) callConnector(ctx workflow.Context, step connector.Step, ref fl
 			MaximumAttempts:        int32(1 + ref.Retries),
 			NonRetryableErrorTypes: []string{activities.TypeConnectorFailed},
 		},
-	})
+	}
 	var res activities.CallConnectorResult
 	in := w.connectorInput(step, ref, values)
-	err := workflow.ExecuteActivity(actx, a.CallConnector, &in).Get(ctx, &res)
+	var err error
+	if w.localConnectors() {
+		err = w.callConnectorLocally(ctx, opts, &in, &res)
+	} else {
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CallConnector, &in).Get(ctx, &res)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -18,16 +19,23 @@ import (
 //     sign-up (one short attempt), and through the server only if that fails. The run then ends in
 //     that task; before, it waited for an activity task and one more workflow task.
 //
-// Runs started before it (workflow.DefaultVersion) look up the three versions as they did; their
-// histories replay unchanged.
+// Since its version 2 a connector call (CallConnector, a connector without onError: wait) is first one
+// local attempt, in the workflow task of the step that needs it, and goes through the server for the
+// attempts its retries leave only when that one failed (see callConnectorLocally).
+//
+// Runs started before it (workflow.DefaultVersion) look up the three versions as they did, and runs
+// of its version 1 call connectors through the server; their histories replay unchanged.
 const versionLean = "lean-signup"
 
 // lean says whether this run has the changes of versionLean.
 func (w *signup) lean() bool { return w.leanVersion >= 1 }
 
+// localConnectors says whether this run calls connectors locally first (versionLean 2).
+func (w *signup) localConnectors() bool { return w.leanVersion >= 2 }
+
 // lookUpVersions sets the run's versions: one lookup since versionLean, three before.
 func (w *signup) lookUpVersions(ctx workflow.Context) {
-	w.leanVersion = workflow.GetVersion(ctx, versionLean, workflow.DefaultVersion, 1)
+	w.leanVersion = workflow.GetVersion(ctx, versionLean, workflow.DefaultVersion, 2)
 	if w.lean() {
 		w.version, w.waitVersion, w.rtVersion = 1, 1, 1
 		return
@@ -62,4 +70,34 @@ func (w *signup) notifyCompleted(ctx workflow.Context) {
 			w.logger.Warn("completion e-mail not sent", "error", err)
 		}
 	})
+}
+
+// callConnectorLocally makes a connector call (versionLean 2) as one local attempt with the call's
+// start-to-close timeout, in the workflow task of the step that waits for it: the step needs no
+// activity task and no workflow task for the result, two round trips through the server fewer per
+// connector. A connector that answers late keeps the task open (the SDK extends it every 80 % of the
+// workflow task timeout); a worker that dies mid-call fails the task, and the next one calls again, as
+// the heartbeat timeout of the activity would. When the attempt fails with a retryable error and the
+// connector has retries, they go through the server as the activity with opts (heartbeats, backoff),
+// where waiting between them writes nothing to history. A failure the connector's contract makes final
+// (ConnectorFailed) is the answer at once.
+func (w *signup) callConnectorLocally(ctx workflow.Context, opts workflow.ActivityOptions, in *activities.CallConnectorInput, out *activities.CallConnectorResult) error {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: opts.StartToCloseTimeout,
+		StartToCloseTimeout:    opts.StartToCloseTimeout,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
+	})
+	err := workflow.ExecuteLocalActivity(lctx, a.CallConnector, in).Get(ctx, out)
+	retries := opts.RetryPolicy.MaximumAttempts - 1
+	var ae *temporal.ApplicationError
+	if err == nil || retries < 1 || temporal.IsCanceledError(err) ||
+		errors.As(err, &ae) && (ae.NonRetryable() || ae.Type() == activities.TypeConnectorFailed) {
+		return err
+	}
+	w.logger.Warn("connector attempt failed; its retries go through the server", "connector", in.Endpoint.ID, "error", err)
+	rest := opts
+	policy := *opts.RetryPolicy
+	policy.MaximumAttempts = retries
+	rest.RetryPolicy = &policy
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, rest), a.CallConnector, in).Get(ctx, out)
 }

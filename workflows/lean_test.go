@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/signupflow/signupflow/activities"
@@ -64,10 +66,53 @@ func TestLeanRunImpliesTheVersionsBeforeIt(t *testing.T) {
 		if tc.lean {
 			leanVersion = 1
 		}
-		h.env.OnGetVersion(versionLean, workflow.DefaultVersion, 1).Run(record).Return(leanVersion)
+		h.env.OnGetVersion(versionLean, workflow.DefaultVersion, 2).Run(record).Return(leanVersion)
 		h.env.OnGetVersion(mock.Anything, workflow.DefaultVersion, 1).Run(record).Return(workflow.Version(1))
 		h.happyPath()
 		require.Equal(t, StatusCompleted, h.run().Status)
 		require.Equal(t, tc.lookups, lookups)
+	}
+}
+
+// Since versionLean 2 a connector call is one local attempt; a retryable failure leaves the
+// connector's retries (1 in the test flow) to the server's activity, a failure the contract makes
+// final (ConnectorFailed) is the answer at once, and a connector without retries is not called again.
+func TestConnectorCallIsLocalFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		retries       int
+		err           error
+		local, remote int
+	}{
+		{"retryable", 1, errors.New("connection refused"), 1, 1},
+		{"final", 1, temporal.NewNonRetryableApplicationError("garbage", activities.TypeConnectorFailed, nil), 1, 0},
+		{"no retries", 0, errors.New("connection refused"), 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.mockCodes()
+			h.env.OnActivity(a.CallConnector, mock.Anything, mock.Anything).Return(nil, tc.err)
+			var local, remote int
+			h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+				if info.ActivityType.Name == "CallConnector" {
+					local++
+				}
+			})
+			h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+				if info.ActivityType.Name == "CallConnector" {
+					remote++
+				}
+			})
+			in := testInput()
+			in.Flow.PostFederationSignup[0].Retries = tc.retries
+			h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})
+			ver := h.update(2*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: goodCode})
+			h.env.ExecuteWorkflow(Signup, in)
+			require.NoError(t, h.env.GetWorkflowError())
+			require.Equal(t, StatusBlocked, ver.res.Status)
+			require.Equal(t, MsgConnectorFailed, ver.res.UserMessage)
+			require.Equal(t, tc.local, local, "local attempts")
+			require.Equal(t, tc.remote, remote, "attempts through the server")
+		})
 	}
 }

@@ -46,7 +46,8 @@ func recordTimeouts(env *testsuite.TestWorkflowEnvironment) func() map[string]ti
 // a few seconds for Redis, ~10 s for one e-mail, and for a connector call its timeout + 5 s with a
 // 3 s heartbeat timeout, so that an attempt cut off by a dead worker is retried within seconds. Since
 // versionRoundTrips the Redis steps and SendCode run as local activities, with the same timeouts, and
-// since versionLean the completion e-mail first as one short local attempt.
+// since versionLean the completion e-mail first as one short local attempt, and (its version 2) a
+// connector call as one local attempt with the connector's timeout.
 func TestActivityTimeoutsFitWhatEachActivityDoes(t *testing.T) {
 	h := newApprovalHarness(t)
 	seen := recordTimeouts(h.env)
@@ -69,11 +70,12 @@ func TestActivityTimeoutsFitWhatEachActivityDoes(t *testing.T) {
 		got[name] = v
 	}
 	connector := timeouts{time.Second + 5*time.Second, 3 * time.Second, false} // the test connectors' timeout is 1 s
+	localConnector := timeouts{time.Second + 5*time.Second, 0, true}           // since versionLean 2, first one local attempt
 	require.Equal(t, map[string]timeouts{
 		"SendCode":        {10 * time.Second, 0, true},
 		"VerifyCode":      {3 * time.Second, 0, true},
 		"CheckAccount":    {3 * time.Second, 0, true},
-		"CallConnector":   connector,
+		"CallConnector":   localConnector,
 		"TryConnector":    connector,
 		"Provision":       {5 * time.Second, 0, true},
 		"NotifyCompleted": {3 * time.Second, 0, true}, // since versionLean one local attempt first

@@ -58,7 +58,7 @@ func TestSignupStatusIsUpsertedOnlyWhenListed(t *testing.T) {
 	require.Equal(t, []string{"Completed"}, upserts())
 
 	old := newHarness(t)
-	old.env.OnGetVersion(versionLean, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	old.env.OnGetVersion(versionLean, workflow.DefaultVersion, 2).Return(workflow.DefaultVersion)
 	old.env.OnGetVersion(versionRoundTrips, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	oldUpserts := statusUpserts(old)
 	old.happyPath()
