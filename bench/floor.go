@@ -45,10 +45,14 @@ func FloorWorkflow(ctx workflow.Context) error {
 // floorNoop is the floor's activity.
 func floorNoop(context.Context) error { return nil }
 
-// startFloorWorker runs the floor's worker in the bench process, with default options (as
-// signupflow's worker), on its own task queue.
+// startFloorWorker runs the floor's worker in the bench process, with default options but for the
+// workflow task pollers, which autoscale as signupflow's worker's do (with the SDK's default of 2 fixed
+// pollers, a new workflow's first task waits on task queue partitions nobody polls: seconds at the
+// tail), on its own task queue.
 func (s *stack) startFloorWorker(taskQueue string) (worker.Worker, error) {
-	w := worker.New(s.tc, taskQueue, worker.Options{})
+	w := worker.New(s.tc, taskQueue, worker.Options{
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{}),
+	})
 	w.RegisterWorkflowWithOptions(FloorWorkflow, workflow.RegisterOptions{Name: floorWorkflowName})
 	w.RegisterActivityWithOptions(floorNoop, activity.RegisterOptions{Name: floorActivityName})
 	if err := w.Start(); err != nil {

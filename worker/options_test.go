@@ -12,6 +12,8 @@ func TestOptionsDefaultsAndTheCacheBound(t *testing.T) {
 	sdk := o.sdkOptions()
 	require.Equal(t, DefaultMaxConcurrentActivities, sdk.MaxConcurrentActivityExecutionSize)
 	require.Equal(t, DefaultMaxConcurrentWorkflowTasks, sdk.MaxConcurrentWorkflowTaskExecutionSize)
+	require.NotNil(t, sdk.WorkflowTaskPollerBehavior, "workflow task pollers autoscale")
+	require.Zero(t, sdk.MaxConcurrentWorkflowTaskPollers, "exclusive with the poller behavior")
 
 	o = Options{StickyCacheSize: 40, MaxConcurrentActivities: 7}
 	require.Equal(t, 40, o.stickyCacheSize())
