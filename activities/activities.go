@@ -6,6 +6,8 @@ package activities
 import (
 	"log/slog"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/signupflow/signupflow/budget"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
@@ -49,6 +51,12 @@ type Activities struct {
 	// Resume signs the links that let a waiting applicant continue in any browser; nil: the e-mails
 	// carry no link.
 	Resume *otp.ResumeSigner
+	// LocalConnectorCalls bounds the connector calls made as local activities at once in this worker
+	// process (CallConnector's first attempt since versionLean 2). Each holds a workflow task slot for
+	// as long as the connector takes, so a slow connector must not take them all: a call that finds
+	// none free answers TypeLocalCallsBusy without calling, and the workflow makes it as an activity.
+	// nil: no bound.
+	LocalConnectorCalls *semaphore.Weighted
 }
 
 // Error type names of non-retryable application errors. They are part of workflow histories: never
@@ -60,6 +68,9 @@ const (
 	TypeEmailTaken = "EmailTaken"
 	// TypeMailRejected: the mail server permanently refused the message.
 	TypeMailRejected = "MailRejected"
+	// TypeLocalCallsBusy: a local connector call found every local call slot taken and did not call
+	// the connector (see Activities.LocalConnectorCalls).
+	TypeLocalCallsBusy = "LocalCallsBusy"
 )
 
 func (a *Activities) logger() *slog.Logger {

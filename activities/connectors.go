@@ -42,6 +42,12 @@ type CallConnectorResult struct {
 // plain errors and retried by the workflow's policy; contract violations, 4xx and configuration faults
 // (a kind this worker does not run included) are final. It heartbeats every HeartbeatInterval.
 func (a *Activities) CallConnector(ctx context.Context, in *CallConnectorInput) (*CallConnectorResult, error) {
+	if a.LocalConnectorCalls != nil && activity.GetInfo(ctx).IsLocalActivity {
+		if !a.LocalConnectorCalls.TryAcquire(1) {
+			return nil, temporal.NewNonRetryableApplicationError("every local connector call slot is taken; call through the server", TypeLocalCallsBusy, nil)
+		}
+		defer a.LocalConnectorCalls.Release(1)
+	}
 	defer keepAlive(ctx)() // a worker that dies mid-call is noticed by the heartbeat timeout
 	req := ConnectorRequest(in)
 	start := time.Now()

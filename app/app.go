@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/signupflow/signupflow/activities"
 	"github.com/signupflow/signupflow/api"
@@ -212,7 +213,14 @@ func (e *Env) Activities() (*activities.Activities, error) {
 		Breaker:    e.breaker(),
 		Waiting:    e.waiting(),
 		Resume:     otp.NewResumeSigner(e.Secret),
+
+		LocalConnectorCalls: semaphore.NewWeighted(int64(e.workerOptions().LocalConnectorCalls())),
 	}, nil
+}
+
+// workerOptions are the worker's settings from the configuration.
+func (e *Env) workerOptions() worker.Options {
+	return worker.Options{TaskQueue: e.Config.Temporal.TaskQueue, StickyCacheSize: e.Config.Temporal.StickyCacheSize}
 }
 
 // mailer is the process's e-mail sender (email.smtp; "log" prints to MailOut or stdout).
@@ -288,7 +296,7 @@ func (e *Env) Run(ctx context.Context, runAPI, runWorker bool) error {
 		if err := worker.EnsureSearchAttributes(ctx, e.Temporal, e.Config.Temporal.Namespace); err != nil {
 			return err
 		}
-		wo := worker.Options{TaskQueue: e.Config.Temporal.TaskQueue, StickyCacheSize: e.Config.Temporal.StickyCacheSize}
+		wo := e.workerOptions()
 		g.Go(func() error { return worker.Run(ctx, e.Temporal, wo, acts) })
 	}
 	if runAPI {

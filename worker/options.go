@@ -17,9 +17,10 @@ const (
 	// connection: far fewer than the SDK's 1000, which would also open that many connections to one
 	// mail server (many refuse past a few dozen per client; the SMTP activities retry).
 	DefaultMaxConcurrentActivities = 200
-	// DefaultMaxConcurrentWorkflowTasks bounds the workflow tasks a worker runs at once (each takes
-	// milliseconds of CPU). A workflow whose task runs is pinned in the sticky cache, so it is never
-	// more than half the cache.
+	// DefaultMaxConcurrentWorkflowTasks bounds the workflow tasks a worker runs at once. Each takes
+	// milliseconds of CPU, but one that makes a connector call as a local activity holds its slot for as
+	// long as the connector takes: at most half the slots do (Options.LocalConnectorCalls). A workflow
+	// whose task runs is pinned in the sticky cache, so it is never more than half the cache.
 	DefaultMaxConcurrentWorkflowTasks = 50
 )
 
@@ -50,17 +51,29 @@ func (o Options) stickyCacheSize() int {
 	return DefaultStickyCacheSize
 }
 
-// sdkOptions are the SDK worker options of o.
-func (o Options) sdkOptions() sdkworker.Options {
-	acts, tasks := o.MaxConcurrentActivities, o.MaxConcurrentWorkflowTasks
-	if acts <= 0 {
-		acts = DefaultMaxConcurrentActivities
-	}
+// WorkflowTaskSlots is how many workflow tasks the worker runs at once: MaxConcurrentWorkflowTasks
+// (or its default), at most half the sticky cache (a running task pins its workflow there), at least 2
+// (the SDK refuses 1: its pollers alternate between the sticky and the normal queue).
+func (o Options) WorkflowTaskSlots() int {
+	tasks := o.MaxConcurrentWorkflowTasks
 	if tasks <= 0 {
 		tasks = DefaultMaxConcurrentWorkflowTasks
 	}
-	// The SDK refuses 1 (its pollers alternate between the sticky and the normal queue).
-	tasks = max(2, min(tasks, o.stickyCacheSize()/2))
+	return max(2, min(tasks, o.stickyCacheSize()/2))
+}
+
+// LocalConnectorCalls is how many connector calls the process makes as local activities at once
+// (activities.Activities.LocalConnectorCalls): half the workflow task slots, since each holds one for
+// as long as its connector takes; the other half stays free for every other step, whatever the
+// connectors do.
+func (o Options) LocalConnectorCalls() int { return max(1, o.WorkflowTaskSlots()/2) }
+
+// sdkOptions are the SDK worker options of o.
+func (o Options) sdkOptions() sdkworker.Options {
+	acts, tasks := o.MaxConcurrentActivities, o.WorkflowTaskSlots()
+	if acts <= 0 {
+		acts = DefaultMaxConcurrentActivities
+	}
 	return sdkworker.Options{
 		MaxConcurrentActivityExecutionSize:     acts,
 		MaxConcurrentWorkflowTaskExecutionSize: tasks,

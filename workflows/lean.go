@@ -76,11 +76,13 @@ func (w *signup) notifyCompleted(ctx workflow.Context) {
 // start-to-close timeout, in the workflow task of the step that waits for it: the step needs no
 // activity task and no workflow task for the result, two round trips through the server fewer per
 // connector. A connector that answers late keeps the task open (the SDK extends it every 80 % of the
-// workflow task timeout); a worker that dies mid-call fails the task, and the next one calls again, as
-// the heartbeat timeout of the activity would. When the attempt fails with a retryable error and the
-// connector has retries, they go through the server as the activity with opts (heartbeats, backoff),
-// where waiting between them writes nothing to history. A failure the connector's contract makes final
-// (ConnectorFailed) is the answer at once.
+// workflow task timeout) and holds a workflow task slot of the worker; at most half the slots do
+// (activities.Activities.LocalConnectorCalls), and a call that finds none free (LocalCallsBusy) makes
+// all its attempts as the activity instead. A worker that dies mid-call fails the task, and the next
+// one calls again, as the heartbeat timeout of the activity would. When the attempt fails with a
+// retryable error and the connector has retries, they go through the server as the activity with opts
+// (heartbeats, backoff) after the policy's first interval, where waiting between them writes nothing
+// to history. A failure the connector's contract makes final (ConnectorFailed) is the answer at once.
 func (w *signup) callConnectorLocally(ctx workflow.Context, opts workflow.ActivityOptions, in *activities.CallConnectorInput, out *activities.CallConnectorResult) error {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: opts.StartToCloseTimeout,
@@ -88,13 +90,20 @@ func (w *signup) callConnectorLocally(ctx workflow.Context, opts workflow.Activi
 		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
 	})
 	err := workflow.ExecuteLocalActivity(lctx, a.CallConnector, in).Get(ctx, out)
-	retries := opts.RetryPolicy.MaximumAttempts - 1
 	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == activities.TypeLocalCallsBusy {
+		// The connector was not called: every attempt goes through the server.
+		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CallConnector, in).Get(ctx, out)
+	}
+	retries := opts.RetryPolicy.MaximumAttempts - 1
 	if err == nil || retries < 1 || temporal.IsCanceledError(err) ||
 		errors.As(err, &ae) && (ae.NonRetryable() || ae.Type() == activities.TypeConnectorFailed) {
 		return err
 	}
 	w.logger.Warn("connector attempt failed; its retries go through the server", "connector", in.Endpoint.ID, "error", err)
+	if err := workflow.Sleep(ctx, opts.RetryPolicy.InitialInterval); err != nil {
+		return err
+	}
 	rest := opts
 	policy := *opts.RetryPolicy
 	policy.MaximumAttempts = retries

@@ -32,21 +32,11 @@ func TestCompletionMailFallsBackToAnActivity(t *testing.T) {
 		}
 		return nil
 	})
-	var local, remote int
-	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
-		if info.ActivityType.Name == "NotifyCompleted" {
-			local++
-		}
-	})
-	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		if info.ActivityType.Name == "NotifyCompleted" {
-			remote++
-		}
-	})
+	local, remote := h.countStarts("NotifyCompleted")
 	h.happyPath()
 	require.Equal(t, &SignupResult{Status: StatusCompleted, AccountID: "acc_1"}, h.run())
-	require.Equal(t, 1, local, "one local attempt")
-	require.Equal(t, 1, remote, "then the activity")
+	require.Equal(t, 1, *local, "one local attempt")
+	require.Equal(t, 1, *remote, "then the activity")
 }
 
 // A run since versionLean looks up one version and has the three changes before it; a run from before
@@ -64,7 +54,7 @@ func TestLeanRunImpliesTheVersionsBeforeIt(t *testing.T) {
 		record := func(args mock.Arguments) { lookups = append(lookups, args.String(0)) }
 		leanVersion := workflow.DefaultVersion
 		if tc.lean {
-			leanVersion = 1
+			leanVersion = 2
 		}
 		h.env.OnGetVersion(versionLean, workflow.DefaultVersion, 2).Run(record).Return(leanVersion)
 		h.env.OnGetVersion(mock.Anything, workflow.DefaultVersion, 1).Run(record).Return(workflow.Version(1))
@@ -77,6 +67,8 @@ func TestLeanRunImpliesTheVersionsBeforeIt(t *testing.T) {
 // Since versionLean 2 a connector call is one local attempt; a retryable failure leaves the
 // connector's retries (1 in the test flow) to the server's activity, a failure the contract makes
 // final (ConnectorFailed) is the answer at once, and a connector without retries is not called again.
+// A local attempt that found no free local call slot did not call the connector: the activity makes
+// all the attempts (here the one of a connector without retries; the mock fails it too).
 func TestConnectorCallIsLocalFirst(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
@@ -85,6 +77,7 @@ func TestConnectorCallIsLocalFirst(t *testing.T) {
 		local, remote int
 	}{
 		{"retryable", 1, errors.New("connection refused"), 1, 1},
+		{"local slots busy", 0, temporal.NewNonRetryableApplicationError("busy", activities.TypeLocalCallsBusy, nil), 1, 1},
 		{"final", 1, temporal.NewNonRetryableApplicationError("garbage", activities.TypeConnectorFailed, nil), 1, 0},
 		{"no retries", 0, errors.New("connection refused"), 1, 0},
 	} {
@@ -92,17 +85,7 @@ func TestConnectorCallIsLocalFirst(t *testing.T) {
 			h := newHarness(t)
 			h.mockCodes()
 			h.env.OnActivity(a.CallConnector, mock.Anything, mock.Anything).Return(nil, tc.err)
-			var local, remote int
-			h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
-				if info.ActivityType.Name == "CallConnector" {
-					local++
-				}
-			})
-			h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-				if info.ActivityType.Name == "CallConnector" {
-					remote++
-				}
-			})
+			local, remote := h.countStarts("CallConnector")
 			in := testInput()
 			in.Flow.PostFederationSignup[0].Retries = tc.retries
 			h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})
@@ -111,8 +94,25 @@ func TestConnectorCallIsLocalFirst(t *testing.T) {
 			require.NoError(t, h.env.GetWorkflowError())
 			require.Equal(t, StatusBlocked, ver.res.Status)
 			require.Equal(t, MsgConnectorFailed, ver.res.UserMessage)
-			require.Equal(t, tc.local, local, "local attempts")
-			require.Equal(t, tc.remote, remote, "attempts through the server")
+			require.Equal(t, tc.local, *local, "local attempts")
+			require.Equal(t, tc.remote, *remote, "attempts through the server")
 		})
 	}
+}
+
+// countStarts counts the attempts of an activity the harness's workflow starts, as a local activity
+// and through the server.
+func (h *harness) countStarts(name string) (local, remote *int) {
+	local, remote = new(int), new(int)
+	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		if info.ActivityType.Name == name {
+			*local++
+		}
+	})
+	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == name {
+			*remote++
+		}
+	})
+	return local, remote
 }

@@ -9,8 +9,6 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -115,24 +113,14 @@ func TestProvisionFallsBackToAnActivity(t *testing.T) {
 			}
 			return &activities.ProvisionResult{AccountID: "acc_1", Created: true}, nil
 		})
-	var local, remote int
-	h.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
-		if info.ActivityType.Name == "Provision" {
-			local++
-		}
-	})
-	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		if info.ActivityType.Name == "Provision" {
-			remote++
-		}
-	})
+	local, remote := h.countStarts("Provision")
 	h.update(time.Minute, UpdateSession, &SessionInput{TokenHash: tok})
 	h.update(2*time.Minute, UpdateVerifyEmail, &VerifyInput{TokenHash: tok, CodeHash: goodCode})
 	sub := h.update(3*time.Minute, UpdateSubmitAttributes, &SubmitInput{TokenHash: tok, Attributes: form})
 	require.Equal(t, &SignupResult{Status: StatusCompleted, AccountID: "acc_1"}, h.run())
 	require.NoError(t, sub.err)
-	require.Equal(t, 4, local, "the local attempts")
-	require.Equal(t, 2, remote, "then the activity: one failed attempt and one retry")
+	require.Equal(t, 4, *local, "the local attempts")
+	require.Equal(t, 2, *remote, "then the activity: one failed attempt and one retry")
 }
 
 // The step timer does not outlive the steps: it is cancelled when the sign-up waits for a reviewer and

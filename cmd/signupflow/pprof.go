@@ -28,6 +28,11 @@ func servePprof(ctx context.Context, addr string, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("--pprof-listen: %w", err)
 	}
+	// "localhost" is whatever the resolver says: refuse it unless it bound a loopback address.
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		ln.Close()
+		return cli.Usagef("--pprof-listen: %q bound %s, not a loopback address", addr, ln.Addr())
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
