@@ -51,16 +51,17 @@ type Options struct {
 	Profiles      []string
 	HistoryShards int // history shards of the PostgreSQL profile's Temporal server
 
-	RepoDir            string   // the signupflow module, where ./cmd/signupflow is built
-	TemporalBin        string   // the pinned temporal CLI
-	RedisBin           string   // redis-server
-	PostgresBinDir     string   // where initdb and postgres are; empty: PATH, then /usr/lib/postgresql/*/bin
-	TemporalServerCmd  []string // runs the embedded Temporal server: <cmd...> -spec <file> (signupflow-bench temporal-server)
-	SignupflowBin      string   // a built signupflow; empty builds one from RepoDir
-	SignupflowLogLevel string   // --log-level of signupflow serve
-	PprofDir           string   // where to save signupflow's CPU and heap profiles (pprof.go); empty: none
-	KeepLogs           bool     // keep the temporary directory with the logs after a successful run
-	Command            string   // the command line, for the record
+	RepoDir            string        // the signupflow module, where ./cmd/signupflow is built
+	TemporalBin        string        // the pinned temporal CLI
+	RedisBin           string        // redis-server
+	PostgresBinDir     string        // where initdb and postgres are; empty: PATH, then /usr/lib/postgresql/*/bin
+	TemporalServerCmd  []string      // runs the embedded Temporal server: <cmd...> -spec <file> (signupflow-bench temporal-server)
+	SignupflowBin      string        // a built signupflow; empty builds one from RepoDir
+	SignupflowLogLevel string        // --log-level of signupflow serve
+	PprofDir           string        // where to save signupflow's CPU and heap profiles (pprof.go); empty: none
+	ConnectorLatency   time.Duration // how long the bench's connector takes to answer each call (default 0: at once)
+	KeepLogs           bool          // keep the temporary directory with the logs after a successful run
+	Command            string        // the command line, for the record
 }
 
 // Validate checks the options.
@@ -74,6 +75,8 @@ func (o *Options) Validate() error {
 		return errors.New("-warmup, -pending, -decisions and -crash-inflight must not be negative, and -inbox-calls must be at least 1")
 	case o.HistoryShards < 1:
 		return errors.New("-history-shards must be at least 1")
+	case o.ConnectorLatency < 0 || o.ConnectorLatency >= 4*time.Second:
+		return errors.New("-connector-latency must be at least 0 and under 4s (the bench's connectors time out after 5s)")
 	}
 	for _, p := range o.Profiles {
 		if p != ProfileMemory && p != ProfilePostgres {

@@ -240,6 +240,13 @@ func TestParseProfilesAndValidate(t *testing.T) {
 	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), `"mysql"`) {
 		t.Fatalf("Validate = %v", err)
 	}
+	o.Profiles = []string{"memory"}
+	for latency, ok := range map[time.Duration]bool{0: true, 300 * time.Millisecond: true, -time.Millisecond: false, 4 * time.Second: false} {
+		o.ConnectorLatency = latency
+		if err := o.Validate(); (err == nil) != ok {
+			t.Errorf("Validate with -connector-latency %s = %v", latency, err)
+		}
+	}
 }
 
 func TestCliType(t *testing.T) {

@@ -18,22 +18,24 @@ import (
 //	POST /status    PostFederationSignup, no auth: Continue, prefilling displayName from the address
 //	POST /validate  PostAttributeCollection, Basic auth: Continue, returning the company name tidied
 //
-// It answers at once, so the latencies measure signupflow and not the connector.
+// It answers at once by default, so the latencies measure signupflow and not the connector; latency
+// (Options.ConnectorLatency) delays every answer, to see signupflow with a slower connector.
 type connectorServer struct {
 	srv      *http.Server
 	ln       net.Listener
 	done     chan struct{}
 	password string
+	latency  time.Duration
 	calls    atomic.Int64
 	refused  atomic.Int64 // bad JSON or bad auth: a bench bug, reported at the end
 }
 
-func startConnector(password string) (*connectorServer, error) {
+func startConnector(password string, latency time.Duration) (*connectorServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("HTTP connector: listen: %w", err)
 	}
-	c := &connectorServer{ln: ln, done: make(chan struct{}), password: password}
+	c := &connectorServer{ln: ln, done: make(chan struct{}), password: password, latency: latency}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /status", c.status)
 	mux.HandleFunc("POST /validate", c.validate)
@@ -57,6 +59,12 @@ func (c *connectorServer) Close() {
 
 func (c *connectorServer) claims(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
 	c.calls.Add(1)
+	if c.latency > 0 {
+		select {
+		case <-time.After(c.latency):
+		case <-r.Context().Done():
+		}
+	}
 	var claims map[string]any
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&claims); err != nil {
 		c.refused.Add(1)

@@ -104,7 +104,7 @@ func (s *stack) up(ctx context.Context) error {
 		return err
 	}
 	connPassword := randomHex(16)
-	if s.conn, err = startConnector(connPassword); err != nil {
+	if s.conn, err = startConnector(connPassword, s.opts.ConnectorLatency); err != nil {
 		return err
 	}
 	if err := s.waitTemporal(ctx); err != nil {

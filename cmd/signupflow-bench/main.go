@@ -56,6 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.SignupflowBin, "signupflow", "", "a built signupflow binary (default: go build ./cmd/signupflow into a temporary directory)")
 	fs.StringVar(&o.SignupflowLogLevel, "log-level", "info", "log level of signupflow serve (its log is in the temporary directory)")
 	fs.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the temporary directory with every part's log")
+	fs.DurationVar(&o.ConnectorLatency, "connector-latency", 0, "how long the bench's HTTP connector takes to answer each call (default: at once), e.g. 300ms")
 	fs.StringVar(&o.PprofDir, "pprof", "", "save Go profiles of signupflow serve here: <profile>-cpu.pprof (15 s of the sign-up path) and <profile>-heap.pprof (after pending scale)")
 	timeout := fs.Duration("timeout", 150*time.Minute, "give up (and stop everything) after this long")
 	report := fs.String("report", "", "run nothing: print the table of a results JSON file and redraw its chart as the same name with .png")
