@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -66,10 +67,8 @@ func checkFederatedStart(req *startRequest, redirectURIs []string) *signup.Error
 	case len(req.ReturnState) > MaxReturnState:
 		return bad("returnState", "returnState is too long")
 	}
-	for _, u := range redirectURIs {
-		if u == req.ReturnURL {
-			return nil
-		}
+	if slices.Contains(redirectURIs, req.ReturnURL) {
+		return nil
 	}
 	return bad("returnUrl", "returnUrl must be one of the application's registered redirect URIs")
 }

@@ -172,8 +172,11 @@ func (p *proc) waitForEvery(ctx context.Context, what string, timeout, interval 
 	}
 }
 
-// freePorts are n distinct free ports (all held open until chosen, so they differ).
-func freePorts(n int) ([]int, error) {
+// freePorts are n distinct free loopback ports (see FreePorts).
+func freePorts(n int) ([]int, error) { return FreePorts("127.0.0.1", n) }
+
+// FreePorts are n distinct free ports on host (all held open until chosen, so they differ).
+func FreePorts(host string, n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
 		for _, l := range ls {
@@ -182,7 +185,7 @@ func freePorts(n int) ([]int, error) {
 	}()
 	var out []int
 	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			return nil, fmt.Errorf("find a free port: %w", err)
 		}

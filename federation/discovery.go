@@ -113,9 +113,9 @@ func (d *discovery) keepTrying(ctx context.Context, first, most time.Duration) {
 			break
 		}
 		if err := d.try(ctx); err != nil {
-			d.log.Debug("identity provider still not discovered", "idp", d.providerID, "retryIn", min(wait*2, most).String(),
-				"err", short(err.Error()))
 			wait = min(wait*2, most)
+			d.log.Debug("identity provider still not discovered", "idp", d.providerID, "retryIn", wait.String(),
+				"err", short(err.Error()))
 			continue
 		}
 		d.log.Info("identity provider discovered", "idp", d.providerID, "issuer", d.issuer)

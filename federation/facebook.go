@@ -135,4 +135,4 @@ func graphError(status int, body []byte) *Error {
 }
 
 // AuthEndpoint implements Provider: the login dialog.
-func (p *facebook) AuthEndpoint() string { return p.oauth.Endpoint.AuthURL }
+func (f *facebook) AuthEndpoint() string { return f.oauth.Endpoint.AuthURL }

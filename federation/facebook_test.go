@@ -43,6 +43,15 @@ func startFacebook(t *testing.T) (*fakeFacebook, *httptest.Server) {
 	return f, srv
 }
 
+// startFacebookRegistry starts the fake and a registry whose provider facebook is served by it, with
+// its States.
+func startFacebookRegistry(t *testing.T) (*fakeFacebook, *httptest.Server, *Registry, *States) {
+	f, srv := startFacebook(t)
+	cfg := parseConfig(t, "  - {id: facebook, type: facebook, appId: \""+fbAppID+"\", appSecretEnv: FB_SECRET}\n", "facebook")
+	r := newRegistry(t, cfg, fbSecret, nil, Options{FacebookBaseURL: srv.URL, GraphBaseURL: srv.URL})
+	return f, srv, r, newStates(t, 0)
+}
+
 func (f *fakeFacebook) dialog(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("client_id") != fbAppID || q.Get("redirect_uri") != redirectURL+"/facebook" || q.Get("response_type") != "code" ||
@@ -99,10 +108,7 @@ func meAnswers(status int, body any) func(http.ResponseWriter) {
 }
 
 func TestFacebook(t *testing.T) {
-	fb, srv := startFacebook(t)
-	cfg := parseConfig(t, "  - {id: facebook, type: facebook, appId: \""+fbAppID+"\", appSecretEnv: FB_SECRET}\n", "facebook")
-	r := newRegistry(t, cfg, fbSecret, nil, Options{FacebookBaseURL: srv.URL, GraphBaseURL: srv.URL})
-	s := newStates(t, 0)
+	fb, _, r, s := startFacebookRegistry(t)
 	ctx := context.Background()
 
 	fb.me = meAnswers(200, map[string]string{"id": "10158", "name": "Ada Lovelace", "email": "ada@fb.example",
@@ -142,10 +148,7 @@ func TestFacebook(t *testing.T) {
 }
 
 func TestFacebookDown(t *testing.T) {
-	_, srv := startFacebook(t)
-	cfg := parseConfig(t, "  - {id: facebook, type: facebook, appId: \""+fbAppID+"\", appSecretEnv: FB_SECRET}\n", "facebook")
-	r := newRegistry(t, cfg, fbSecret, nil, Options{FacebookBaseURL: srv.URL, GraphBaseURL: srv.URL})
-	s := newStates(t, 0)
+	_, srv, r, s := startFacebookRegistry(t)
 	callback := roundTrip(t, r, s, "facebook")
 	srv.Close()
 	_, _, err := r.Finish(context.Background(), s, callback)

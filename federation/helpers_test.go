@@ -44,6 +44,15 @@ func startIdP(t *testing.T, ln net.Listener, mws ...func(http.Handler) http.Hand
 	return m
 }
 
+// startCorp starts a provider (startIdP with the middlewares) declared as the oidc provider corp that
+// the one flow offers, and returns it with its registry and States of ttl (0: the default).
+func startCorp(t *testing.T, ttl time.Duration, mws ...func(http.Handler) http.Handler) (*mockoidc.MockOIDC, *Registry, *States) {
+	t.Helper()
+	m := startIdP(t, nil, mws...)
+	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
+	return m, newRegistry(t, cfg, m.ClientSecret, nil, Options{}), newStates(t, ttl)
+}
+
 // parseConfig parses a configuration whose identityProviders block is idps (YAML list items) and
 // whose one flow offers offered.
 func parseConfig(t *testing.T, idps, offered string) *flow.Config {

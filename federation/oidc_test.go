@@ -51,10 +51,7 @@ func TestOIDCRoundTrip(t *testing.T) {
 }
 
 func TestOIDCEmailVerifiedOnlyWhenAsserted(t *testing.T) {
-	m := startIdP(t, nil)
-	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-	r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-	s := newStates(t, 0)
+	m, r, s := startCorp(t, 0)
 	for _, tc := range []struct {
 		asserted any
 		want     bool
@@ -85,10 +82,7 @@ func TestOIDCClaimsMapping(t *testing.T) {
 }
 
 func TestOIDCNonceMismatch(t *testing.T) {
-	m := startIdP(t, nil)
-	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-	r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-	s := newStates(t, 0)
+	_, r, s := startCorp(t, 0)
 
 	authURL, err := r.Begin(context.Background(), s, &Attempt{ProviderID: "corp", Purpose: PurposeSignup})
 	require.NoError(t, err)
@@ -103,10 +97,7 @@ func TestOIDCNonceMismatch(t *testing.T) {
 }
 
 func TestExpiredState(t *testing.T) {
-	m := startIdP(t, nil)
-	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-	r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-	s := newStates(t, 100*time.Millisecond)
+	_, r, s := startCorp(t, 100*time.Millisecond)
 
 	callback := roundTrip(t, r, s, "corp")
 	time.Sleep(250 * time.Millisecond)
@@ -115,10 +106,7 @@ func TestExpiredState(t *testing.T) {
 }
 
 func TestGarbageCallbacks(t *testing.T) {
-	m := startIdP(t, nil)
-	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-	r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-	s := newStates(t, 0)
+	_, r, s := startCorp(t, 0)
 	ctx := context.Background()
 	for _, q := range []url.Values{{}, {"state": {"never-issued"}}, {"state": {strings.Repeat("x", 10000)}, "code": {"c"}}} {
 		_, _, err := r.Finish(ctx, s, q)
@@ -132,10 +120,7 @@ func TestGarbageCallbacks(t *testing.T) {
 }
 
 func TestCallbackErrors(t *testing.T) {
-	m := startIdP(t, nil)
-	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-	r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-	s := newStates(t, 0)
+	_, r, s := startCorp(t, 0)
 	ctx := context.Background()
 
 	for _, tc := range []struct{ err, want string }{{"access_denied", CodeDenied}, {"server_error", CodeIdPError},
@@ -155,10 +140,7 @@ func TestCallbackErrors(t *testing.T) {
 }
 
 func TestEmailMissing(t *testing.T) {
-	m := startIdP(t, nil)
-	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-	r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-	s := newStates(t, 0)
+	m, r, s := startCorp(t, 0)
 
 	m.QueueUser(&person{sub: "no-mail"})
 	a, id, err := r.Finish(context.Background(), s, roundTrip(t, r, s, "corp"))
@@ -208,10 +190,7 @@ func TestTokenChecks(t *testing.T) {
 			if tc.mw != nil {
 				mws = append(mws, onToken(tc.mw))
 			}
-			m := startIdP(t, nil, mws...)
-			cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-			r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-			s := newStates(t, 0)
+			m, r, s := startCorp(t, 0, mws...)
 			if tc.user != nil {
 				m.QueueUser(tc.user)
 			}

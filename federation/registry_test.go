@@ -63,10 +63,7 @@ func TestRegistryProvidersAndFlows(t *testing.T) {
 }
 
 func TestBeginRefusesWhatItCannotFinish(t *testing.T) {
-	m := startIdP(t, nil)
-	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-	r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-	s := newStates(t, 0)
+	_, r, s := startCorp(t, 0)
 	_, err := r.Begin(context.Background(), s, &Attempt{ProviderID: "nope", Purpose: PurposeSignup})
 	requireCode(t, err, CodeUnavailable)
 	_, err = r.Begin(context.Background(), s, &Attempt{ProviderID: "corp", Purpose: "register"})
@@ -98,10 +95,7 @@ func TestKeysUnavailable(t *testing.T) {
 			next.ServeHTTP(w, r)
 		})
 	}
-	m := startIdP(t, nil, down)
-	cfg := parseConfig(t, oidcIdP("corp", m, m.ClientID), "corp")
-	r := newRegistry(t, cfg, m.ClientSecret, nil, Options{})
-	s := newStates(t, 0)
+	_, r, s := startCorp(t, 0, down)
 	_, _, err := r.Finish(context.Background(), s, roundTrip(t, r, s, "corp"))
 	requireCode(t, err, CodeUnavailable)
 }

@@ -148,9 +148,7 @@ func (c *Config) validateIdentityProviders(p *problems) {
 			p.add(key+".type", "%q is not one of %s", idp.Type, strings.Join(idpTypes, ", "))
 			continue
 		}
-		for _, line := range lines(idp.validate()) {
-			*p = append(*p, key+"."+line)
-		}
+		p.addEach(key+".", idp.validate())
 		if len(idp.DisplayName) > 100 {
 			p.add(key+".displayName", "is longer than 100 characters")
 		}

@@ -14,15 +14,23 @@ import (
 	"github.com/signupflow/signupflow/workflows"
 )
 
+// newFedTest is a federated stack (o) whose connector continues at both steps, and a person at the
+// provider whose address email the provider verified; the person's sign-up ends with the test.
+func newFedTest(t *testing.T, o fedOptions, email string) (*fedStack, *fedUser) {
+	t.Helper()
+	f := newFedStack(t, connectorHandler(t, cont, cont), o)
+	user := newFedUser(email, true)
+	f.terminateAtEnd(nil, user)
+	return f, user
+}
+
 // An application starts a federated sign-up through the JSON API: the browser goes to the provider
 // and comes back to the application's return URL with the sign-up's id, which the application then
 // drives with its session token.
 func TestFederatedSignUpThroughTheJSONAPI(t *testing.T) {
-	f := newFedStack(t, connectorHandler(t, cont, cont), fedOptions{})
-	s := f.s
 	email := "jin.fed@contoso.com"
-	user := newFedUser(email, true)
-	f.terminateAtEnd(nil, user)
+	f, user := newFedTest(t, fedOptions{}, email)
+	s := f.s
 	const returnURL = "http://localhost:3000/callback"
 
 	r := s.do("POST", "/v1/signups", "", map[string]any{"clientId": "partner-portal", "identityProvider": "nope", "returnUrl": returnURL})

@@ -23,10 +23,8 @@ import (
 // Every way the round trip can fail shows a page that says what happened (never a 500), logs its
 // code, and leads back to the start, from where the applicant signs up.
 func TestFederatedRoundTripFailures(t *testing.T) {
-	f := newFedStack(t, connectorHandler(t, cont, cont), fedOptions{})
+	f, user := newFedTest(t, fedOptions{}, "vera.fed@contoso.com")
 	s := f.s
-	user := newFedUser("vera.fed@contoso.com", true)
-	f.terminateAtEnd(nil, user)
 	b := newLoginBrowser(t, f.oidcRP)
 	begin := func() string { // the provider's authorization URL of a new attempt
 		return b.pressProvider(b.do(http.MethodGet, portalStart, nil), "/signup/federation", "corp")
@@ -168,10 +166,8 @@ func TestFederatedRoundTripFailures(t *testing.T) {
 // The worker is down when the provider sends the applicant back: the callback waits for it, and the
 // sign-up goes on when it is back.
 func TestFederatedCallbackAcrossAWorkerRestart(t *testing.T) {
-	f := newFedStack(t, connectorHandler(t, cont, cont), fedOptions{})
+	f, user := newFedTest(t, fedOptions{}, "ray.fed@contoso.com")
 	s := f.s
-	user := newFedUser("ray.fed@contoso.com", true)
-	f.terminateAtEnd(nil, user)
 	b := newLoginBrowser(t, f.oidcRP)
 	f.idp.QueueUser(user)
 	callback := b.atProvider(b.pressProvider(b.do(http.MethodGet, portalStart, nil), "/signup/federation", "corp"))

@@ -16,11 +16,10 @@ import (
 // default the sign-up is refused with "sign in with the method you used before", even when the
 // provider verified the address, and the account gets no identity.
 func TestFederatedSignUpOfAnExistingAddressIsRefusedByDefault(t *testing.T) {
-	f := newFedStack(t, connectorHandler(t, cont, cont), fedOptions{})
-	s := f.s
 	email := "olga.fed@contoso.com"
-	user := newFedUser(email, true)
-	f.terminateAtEnd([]string{email}, user)
+	f, user := newFedTest(t, fedOptions{}, email)
+	s := f.s
+	f.terminateAtEnd([]string{email})
 	id, tok, _ := s.verified(email)
 	require.Equal(t, "Completed", s.do("POST", "/v1/signups/"+id+"/attributes", tok, goodForm).body["status"])
 
@@ -39,12 +38,11 @@ func TestFederatedSignUpOfAnExistingAddressIsRefusedByDefault(t *testing.T) {
 // is told by e-mail, and the sign-in yields the existing account. An address the provider did not
 // verify is still refused once the code proved it.
 func TestFederatedLinkByVerifiedEmail(t *testing.T) {
-	f := newFedStack(t, connectorHandler(t, cont, cont), fedOptions{link: true})
-	s := f.s
 	email := "petra.fed@contoso.com"
-	user := newFedUser(email, true)
+	f, user := newFedTest(t, fedOptions{link: true}, email)
+	s := f.s
 	stranger := newFedUser(email, false)
-	f.terminateAtEnd([]string{email}, user, stranger)
+	f.terminateAtEnd([]string{email}, stranger)
 	id, tok, _ := s.verified(email)
 	codeAt := time.Now()
 	done := s.do("POST", "/v1/signups/"+id+"/attributes", tok, goodForm)

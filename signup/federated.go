@@ -174,7 +174,7 @@ func (s *Service) federatedSignIn(ctx context.Context, res *FederationResult, ac
 	}
 	to, err := s.Login.CompleteFederated(ctx, res.Attempt.AuthRequestID, acc.ID, res.Identity.Issuer, time.Now())
 	if errors.Is(err, loginreq.ErrUnknown) {
-		return res, NewError(http.StatusBadRequest, CodeRequestExpired, "the sign-in took too long; start again from the application")
+		return res, signInExpired()
 	}
 	if err != nil {
 		return res, s.finishUnavailable(err)
@@ -247,7 +247,7 @@ func (s *Service) providerName(id string) string {
 func (s *Service) bindFederated(ctx context.Context, id, tokenHash, authRequestID, issuer string) error {
 	req, err := s.Login.Get(ctx, authRequestID)
 	if errors.Is(err, loginreq.ErrUnknown) {
-		return NewError(http.StatusBadRequest, CodeRequestExpired, "the sign-in took too long; start again from the application")
+		return signInExpired()
 	}
 	if err == nil {
 		err = s.bindWith(ctx, id, tokenHash, req, issuer)
@@ -257,6 +257,11 @@ func (s *Service) bindFederated(ctx context.Context, id, tokenHash, authRequestI
 		return NewError(http.StatusServiceUnavailable, CodeUnavailable, "the service is temporarily unavailable").WithRetry(5)
 	}
 	return nil
+}
+
+// signInExpired refuses a federated sign-in whose authorization request expired during the round trip.
+func signInExpired() *Error {
+	return NewError(http.StatusBadRequest, CodeRequestExpired, "the sign-in took too long; start again from the application")
 }
 
 func (s *Service) directory() *directory.Store {

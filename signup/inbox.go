@@ -147,9 +147,10 @@ func (s *Service) readInbox(ctx context.Context, me *reviewers.Member, f *InboxF
 	}
 	var last inbox.Pos
 	now := time.Now()
+	x := s.inboxIndex()
 	for q.MaxScan > 0 {
 		q.Want = limit + 1 - len(out.Items)
-		walk, err := s.inboxIndex().Scan(ctx, q)
+		walk, err := x.Scan(ctx, q)
 		if err != nil {
 			return nil, err
 		}

@@ -256,10 +256,11 @@ func (r *InboxReconciler) repairListed(ctx context.Context, rows []*pendingRow, 
 		return err
 	}
 	for i, row := range rows {
-		if inbox.Same(entries[i], row.entry()) {
+		want := row.entry() // marshals the row: once per row
+		if inbox.Same(entries[i], want) {
 			continue
 		}
-		changed, err := r.Index.Repair(ctx, row.id, row.entry(), r.grace())
+		changed, err := r.Index.Repair(ctx, row.id, want, r.grace())
 		if err != nil {
 			return err
 		}

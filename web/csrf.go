@@ -57,11 +57,40 @@ type formClaims struct {
 // formMAC is HMAC-SHA-256 of the encoded claims under a key derived from the server key (so a form
 // token is worth nothing for anything else the server key signs).
 func (s *site) formMAC(payload string) []byte {
+	return s.derivedMAC("signupflow web form token v1", payload)
+}
+
+// derivedMAC is HMAC-SHA-256 of payload under a key derived from the server key for label.
+func (s *site) derivedMAC(label, payload string) []byte {
 	k := hmac.New(sha256.New, s.Secret)
-	k.Write([]byte("signupflow web form token v1"))
+	k.Write([]byte(label))
 	m := hmac.New(sha256.New, k.Sum(nil))
 	m.Write([]byte(payload))
 	return m.Sum(nil)
+}
+
+// sealJSON is v as base64url JSON, ".", and its MAC (mac): a form token or a cookie flash.
+func sealJSON(v any, mac func(string) []byte) (string, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	payload := base64.RawURLEncoding.EncodeToString(raw)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(mac(payload)), nil
+}
+
+// openJSON checks a sealJSON value's length (maxFormToken) and MAC and decodes it into v.
+func openJSON(token string, mac func(string) []byte, v any) bool {
+	payload, sum, ok := strings.Cut(token, ".")
+	if !ok || len(token) > maxFormToken {
+		return false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sum)
+	if err != nil || !hmac.Equal(got, mac(payload)) {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	return err == nil && json.Unmarshal(raw, v) == nil
 }
 
 // issueFormToken signs fc (with a new nonce and the time) and sets it as the form's cookie: HttpOnly,
@@ -72,12 +101,10 @@ func (s *site) issueFormToken(c *gin.Context, fc formClaims) (string, error) {
 		return "", err
 	}
 	fc.Nonce, fc.IssuedAt = nonce, time.Now().Unix()
-	raw, err := json.Marshal(fc)
+	token, err := sealJSON(fc, s.formMAC)
 	if err != nil {
 		return "", err
 	}
-	payload := base64.RawURLEncoding.EncodeToString(raw)
-	token := payload + "." + base64.RawURLEncoding.EncodeToString(s.formMAC(payload))
 	if len(token) > maxFormToken {
 		return "", errors.New("form token too long for a cookie")
 	}
@@ -87,17 +114,8 @@ func (s *site) issueFormToken(c *gin.Context, fc formClaims) (string, error) {
 
 // verifyFormToken checks a token's MAC, purpose and age and gives its claims.
 func (s *site) verifyFormToken(token, purpose string) (*formClaims, bool) {
-	payload, mac, ok := strings.Cut(token, ".")
-	if !ok || len(token) > maxFormToken {
-		return nil, false
-	}
-	got, err := base64.RawURLEncoding.DecodeString(mac)
-	if err != nil || !hmac.Equal(got, s.formMAC(payload)) {
-		return nil, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	fc := &formClaims{}
-	if err != nil || json.Unmarshal(raw, fc) != nil || fc.Purpose != purpose || fc.Nonce == "" {
+	if !openJSON(token, s.formMAC, fc) || fc.Purpose != purpose || fc.Nonce == "" {
 		return nil, false
 	}
 	age := time.Since(time.Unix(fc.IssuedAt, 0))

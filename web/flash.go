@@ -20,14 +20,11 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -125,11 +122,7 @@ func (s *site) redirectWithFlash(c *gin.Context, ws *webSession, path string, f 
 
 // flashMAC is HMAC-SHA-256 of an encoded cookie flash under a key derived from the server key.
 func (s *site) flashMAC(payload string) []byte {
-	k := hmac.New(sha256.New, s.Secret)
-	k.Write([]byte("signupflow web flash v1"))
-	m := hmac.New(sha256.New, k.Sum(nil))
-	m.Write([]byte(payload))
-	return m.Sum(nil)
+	return s.derivedMAC("signupflow web flash v1", payload)
 }
 
 // setFlashCookie signs f for the page at path (about key) into FlashCookie, whose Path is path. A
@@ -137,13 +130,12 @@ func (s *site) flashMAC(payload string) []byte {
 func (s *site) setFlashCookie(c *gin.Context, path, key string, f *flash) {
 	f.Path, f.Key, f.At = path, key, time.Now().Unix()
 	for range 2 {
-		raw, err := json.Marshal(f)
+		v, err := sealJSON(f, s.flashMAC)
 		if err != nil {
 			s.log.Error("cannot make a page message", "error", err)
 			return
 		}
-		payload := base64.RawURLEncoding.EncodeToString(raw)
-		if v := payload + "." + base64.RawURLEncoding.EncodeToString(s.flashMAC(payload)); len(v) <= maxFormToken {
+		if len(v) <= maxFormToken {
 			s.setCookie(c, FlashCookie, v, path, flashTTL)
 			return
 		}
@@ -176,17 +168,8 @@ func (s *site) takeFlashCookie(c *gin.Context, path, key string) *flash {
 
 // verifyFlash checks a cookie flash's MAC and age.
 func (s *site) verifyFlash(v string) (*flash, bool) {
-	payload, mac, ok := strings.Cut(v, ".")
-	if !ok || len(v) > maxFormToken {
-		return nil, false
-	}
-	got, err := base64.RawURLEncoding.DecodeString(mac)
-	if err != nil || !hmac.Equal(got, s.flashMAC(payload)) {
-		return nil, false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
 	f := &flash{}
-	if err != nil || json.Unmarshal(raw, f) != nil {
+	if !openJSON(v, s.flashMAC, f) {
 		return nil, false
 	}
 	if age := time.Since(time.Unix(f.At, 0)); age > flashTTL || age < -time.Minute {

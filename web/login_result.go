@@ -89,9 +89,8 @@ func (s *site) loginCancel(c *gin.Context) {
 		s.pageError(c, a, http.StatusBadRequest, "error.title", "login.session")
 		return
 	}
-	view, err := s.svc.Status(c.Request.Context(), a.signupID(), a.tokenHash())
-	if err != nil {
-		s.statusError(c, a, err)
+	view, ok := s.applicantStatus(c, a)
+	if !ok {
 		return
 	}
 	if !endedWithoutAccount(view.Status) {

@@ -7,6 +7,7 @@ package web
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -184,14 +185,7 @@ func (s *site) detailRows(v *workflows.ApprovalView, locale string, t translate)
 	return rows
 }
 
-func isBuiltinName(name string) bool {
-	for _, b := range flow.BuiltinAttributes {
-		if b == name {
-			return true
-		}
-	}
-	return false
-}
+func isBuiltinName(name string) bool { return slices.Contains(flow.BuiltinAttributes, name) }
 
 // valueText is a claim's value for people: yes/no, a number as typed, an option by its label.
 func valueText(locale string, t translate, at flow.Attribute, v any) string {

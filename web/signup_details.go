@@ -99,11 +99,7 @@ func setKind(f *formField, at flow.Attribute, locale string) {
 	case len(at.Options) > 0:
 		f.Kind = "select"
 		for _, o := range at.Options {
-			label := o.Label.For(locale)
-			if label == "" {
-				label = o.Value
-			}
-			f.Options = append(f.Options, formOption{Value: o.Value, Label: label, Selected: o.Value == f.Value})
+			f.Options = append(f.Options, formOption{Value: o.Value, Label: o.LabelFor(locale), Selected: o.Value == f.Value})
 		}
 	case at.Type == flow.TypeInt:
 		f.Kind = "number"
@@ -194,9 +190,8 @@ func (s *site) detailsPage(c *gin.Context) {
 	// What the last post of the form left (Post/Redirect/Get): taken first, so that it is gone even
 	// when the sign-up moved on meanwhile.
 	f := s.takeFlash(c, a.ws, "/signup/details")
-	view, err := s.svc.Status(c.Request.Context(), a.signupID(), a.tokenHash())
-	if err != nil {
-		s.statusError(c, a, err)
+	view, ok := s.applicantStatus(c, a)
+	if !ok {
 		return
 	}
 	if view.Status != workflows.StatusCollectingAttributes {
@@ -221,14 +216,19 @@ func (s *site) detailsPage(c *gin.Context) {
 	s.renderDetails(c, a, http.StatusOK, values, nil, view.UserMessage)
 }
 
-// statusError shows why the sign-up's status could not be read: the session is not its (401), or
-// the service is unavailable.
-func (s *site) statusError(c *gin.Context, a *applicant, err error) {
+// applicantStatus is the status of the applicant's sign-up; false when it could not be read, after
+// the page saying why: the session is not its (401), or the service is unavailable.
+func (s *site) applicantStatus(c *gin.Context, a *applicant) (*workflows.StatusView, bool) {
+	view, err := s.svc.Status(c.Request.Context(), a.signupID(), a.tokenHash())
+	if err == nil {
+		return view, true
+	}
 	if problemOf(err).Code == workflows.ErrUnauthorized {
 		s.pageError(c, a, http.StatusUnauthorized, "error.title", "error.session")
-		return
+		return nil, false
 	}
 	s.pageError(c, a, http.StatusServiceUnavailable, "error.title", "error.unavailable")
+	return nil, false
 }
 
 // parseDetails turns the posted form into typed attribute values; errs holds the fields that are not

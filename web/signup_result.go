@@ -56,9 +56,8 @@ func (s *site) resultPage(c *gin.Context) {
 		s.pageError(c, a, http.StatusBadRequest, "error.title", "error.session")
 		return
 	}
-	view, err := s.svc.Status(c.Request.Context(), a.signupID(), a.tokenHash())
-	if err != nil {
-		s.statusError(c, a, err)
+	view, ok := s.applicantStatus(c, a)
+	if !ok {
 		return
 	}
 	if p := stepPath(view.Status); p != "/signup/result" {

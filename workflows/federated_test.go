@@ -11,7 +11,6 @@ import (
 	"github.com/signupflow/signupflow/activities"
 	"github.com/signupflow/signupflow/connector"
 	"github.com/signupflow/signupflow/directory"
-	"github.com/signupflow/signupflow/flow"
 )
 
 var googleAnn = FederatedIdentity{ProviderID: "google", ProviderName: "Google", Issuer: "google.com", Subject: "1234",
@@ -187,7 +186,6 @@ func TestFederatedIDIsStableKeyedAndBoundToTheAddress(t *testing.T) {
 		"without the server key nobody can work the id out")
 	require.NotContains(t, a1, "1234")
 	require.Regexp(t, `^signup-partner-signup-[0-9a-f]{32}$`, a1)
-	_ = flow.IdentityEmailOTP
 }
 
 func TestFederatedSessionWithAnotherAddressIsRefused(t *testing.T) {

@@ -96,8 +96,7 @@ func (w *signup) callConnectorLocally(ctx workflow.Context, opts workflow.Activi
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.CallConnector, in).Get(ctx, out)
 	}
 	retries := opts.RetryPolicy.MaximumAttempts - 1
-	if err == nil || retries < 1 || temporal.IsCanceledError(err) ||
-		errors.As(err, &ae) && (ae.NonRetryable() || ae.Type() == activities.TypeConnectorFailed) {
+	if retries < 1 || final(err, opts.RetryPolicy) { // opts' policy makes ConnectorFailed final
 		return err
 	}
 	w.logger.Warn("connector attempt failed; its retries go through the server", "connector", in.Endpoint.ID, "error", err)

@@ -55,22 +55,25 @@ func (w *signup) localFirst(ctx workflow.Context, quick, o workflow.ActivityOpti
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, o), activity, in).Get(ctx, out)
 	}
 	err := w.execute(ctx, quick, activity, in).Get(ctx, out)
-	var ae *temporal.ApplicationError
-	if err == nil || temporal.IsCanceledError(err) ||
-		errors.As(err, &ae) && (ae.NonRetryable() || slices.Contains(quick.RetryPolicy.NonRetryableErrorTypes, ae.Type())) {
+	if final(err, quick.RetryPolicy) {
 		return err
 	}
 	w.logger.Warn("local activity failed; retrying it through the server", "error", err)
 	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, o), activity, in).Get(ctx, out)
 }
 
+// final says whether the outcome err of a local attempt is the answer, not to be retried through the
+// server: a success, a cancellation, or an error the policy p (or the activity) makes non-retryable.
+func final(err error, p *temporal.RetryPolicy) bool {
+	var ae *temporal.ApplicationError
+	return err == nil || temporal.IsCanceledError(err) ||
+		errors.As(err, &ae) && (ae.NonRetryable() || slices.Contains(p.NonRetryableErrorTypes, ae.Type()))
+}
+
 // redisStep runs an activity that only talks to Redis: quick, retried a few times; local since
 // versionRoundTrips.
 func (w *signup) redisStep(ctx workflow.Context, activity, in any) workflow.Future {
-	return w.execute(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: redisTimeout,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumAttempts: 5},
-	}, activity, in)
+	return w.execute(ctx, redisOptions(), activity, in)
 }
 
 // listedStatus says whether SignupStatus is upserted when a run since versionRoundTrips enters s:

@@ -472,12 +472,17 @@ func (w *signup) checkCode(ctx workflow.Context, in *VerifyInput, first bool) er
 	}
 }
 
-// ioCtx is the options of short Redis activities: quick, retried a few times.
-func (w *signup) ioCtx(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+// redisOptions are the options of short Redis activities: quick, retried a few times.
+func redisOptions() workflow.ActivityOptions {
+	return workflow.ActivityOptions{
 		StartToCloseTimeout: redisTimeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumAttempts: 5},
-	})
+	}
+}
+
+// ioCtx runs a short Redis activity through the server, with redisOptions.
+func (w *signup) ioCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, redisOptions())
 }
 
 func (w *signup) validateSubmit(ctx workflow.Context, in *SubmitInput) error {

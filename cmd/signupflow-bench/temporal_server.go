@@ -134,7 +134,7 @@ func serverConfig(spec *bench.TemporalServerSpec) (*config.Config, error) {
 		return nil, fmt.Errorf("frontendAddr: %w", err)
 	}
 	port, _ := strconv.Atoi(portStr)
-	free, err := freeLoopbackPorts(host, 4)
+	free, err := bench.FreePorts(host, 4)
 	if err != nil {
 		return nil, err
 	}
@@ -167,25 +167,6 @@ func serverConfig(spec *bench.TemporalServerSpec) (*config.Config, error) {
 	cfg.NamespaceDefaults.Archival.History.State, cfg.NamespaceDefaults.Archival.Visibility.State = "disabled", "disabled"
 	cfg.PublicClient.HostPort = spec.FrontendAddr
 	return &cfg, nil
-}
-
-func freeLoopbackPorts(host string, n int) ([]int, error) {
-	var out []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		out = append(out, l.Addr().(*net.TCPAddr).Port)
-	}
-	return out, nil
 }
 
 // setupPostgres creates the two databases and loads their schema, once PostgreSQL takes connections.
